@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Build the libFuzzer targets with clang and run each for a bounded time.
+# Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-60}
+build=${BUILD_DIR:-build-fuzz}
+CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DVMM_FUZZ=ON -DVMM_TESTS=OFF -DVMM_GUEST_TESTS=OFF -DVMM_BENCH=OFF
+cmake --build "$build" -j"$(nproc)"
+mapfile -t targets < <(find "$build" -type f -executable -name 'fuzz_*' | sort)
+if [ "${#targets[@]}" -eq 0 ]; then
+  echo "fuzz: no fuzz targets were built" >&2
+  exit 1
+fi
+for t in "${targets[@]}"; do
+  echo "fuzz: $(basename "$t") for ${secs}s"
+  corpus="$build/corpus/$(basename "$t")"
+  mkdir -p "$corpus"
+  "$t" -max_total_time="$secs" -print_final_stats=1 "$corpus"
+done
