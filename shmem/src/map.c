@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Mappings: validation of back-end requests, map, unmap, reset and
+ * drop_owner.
+ *
+ * Every request is checked completely before anything is mapped; the
+ * target address is always base + a validated offset inside the
+ * reservation. A failed request leaves the range and the table as they were.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "region.h"
+
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE	0x0010
+#endif
+
+#define ULL(x)	((unsigned long long)(x))
+
+int shm_fill_none(struct shmem_region *r, uint64_t off, uint64_t len)
+{
+	void *p = mmap(r->base + off, len, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+		       -1, 0);
+
+	return p == MAP_FAILED ? -errno : 0;
+}
+
+/* Alignment, length, overflow and bounds of [off, off + len). */
+static int check_range(struct shmem_region *r, const char *op,
+		       uint64_t off, uint64_t len)
+{
+	if (!len) {
+		shm_log(r, SHMEM_LOG_WARN, "%s: zero length at shm_offset 0x%llx",
+			op, ULL(off));
+		return -EINVAL;
+	}
+	if (off % r->page_size || len % r->page_size) {
+		shm_log(r, SHMEM_LOG_WARN,
+			"%s: shm_offset 0x%llx or len 0x%llx is not aligned to page size 0x%llx",
+			op, ULL(off), ULL(len), ULL(r->page_size));
+		return -EINVAL;
+	}
+	if (off + len < off) {
+		shm_log(r, SHMEM_LOG_WARN, "%s: shm_offset 0x%llx + len 0x%llx overflows",
+			op, ULL(off), ULL(len));
+		return -EOVERFLOW;
+	}
+	if (off + len > r->size) {
+		shm_log(r, SHMEM_LOG_WARN,
+			"%s: shm_offset 0x%llx + len 0x%llx is beyond the region size 0x%llx",
+			op, ULL(off), ULL(len), ULL(r->size));
+		return -ERANGE;
+	}
+	return 0;
+}
+
+/* The request's own fields, without looking at the fd or the table. */
+static int check_request(struct shmem_region *r, uint64_t off, uint64_t len,
+			 int fd, uint64_t fd_off, uint64_t flags)
+{
+	int ret;
+
+	if (flags & ~SHMEM_MAP_FLAGS_MASK) {
+		shm_log(r, SHMEM_LOG_WARN, "map: unknown flag bits 0x%llx in flags 0x%llx",
+			ULL(flags & ~SHMEM_MAP_FLAGS_MASK), ULL(flags));
+		return -EINVAL;
+	}
+	if (fd_off % r->page_size) {
+		shm_log(r, SHMEM_LOG_WARN,
+			"map: fd_offset 0x%llx is not aligned to page size 0x%llx",
+			ULL(fd_off), ULL(r->page_size));
+		return -EINVAL;
+	}
+	ret = check_range(r, "map", off, len);
+	if (ret)
+		return ret;
+	/* mmap() takes a signed off_t: the file range must stay below 2^63. */
+	if (fd_off + len < fd_off || fd_off + len > (uint64_t)INT64_MAX) {
+		shm_log(r, SHMEM_LOG_WARN, "map: fd_offset 0x%llx + len 0x%llx overflows",
+			ULL(fd_off), ULL(len));
+		return -EOVERFLOW;
+	}
+	if (fd < 0) {
+		shm_log(r, SHMEM_LOG_WARN, "map: negative fd %d", fd);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The fd's open mode against the requested protection. */
+static int check_fd_mode(struct shmem_region *r, int fd, uint64_t flags)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || (fl & O_PATH)) {
+		shm_log(r, SHMEM_LOG_WARN, "map: fd %d is not an open file", fd);
+		return -EBADF;
+	}
+	if ((fl & O_ACCMODE) == O_WRONLY) {
+		shm_log(r, SHMEM_LOG_WARN, "map: fd %d is write-only", fd);
+		return -EACCES;
+	}
+	if ((flags & SHMEM_MAP_RW) && (fl & O_ACCMODE) != O_RDWR) {
+		shm_log(r, SHMEM_LOG_WARN, "map: read-write mapping of read-only fd %d", fd);
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* The file behind the fd: mappable type, long enough, not write-sealed. */
+static int check_fd_file(struct shmem_region *r, int fd, uint64_t fd_off,
+			 uint64_t len, uint64_t flags)
+{
+	struct stat st;
+	int seals;
+
+	if (fstat(fd, &st)) {
+		int err = -errno;
+
+		shm_log(r, SHMEM_LOG_WARN, "map: fstat(fd %d) failed: %s", fd,
+			strerror(-err));
+		return err;
+	}
+	if (S_ISDIR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+		shm_log(r, SHMEM_LOG_WARN, "map: fd %d (mode 0%o) cannot be mapped",
+			fd, (unsigned int)st.st_mode);
+		return -ENODEV;
+	}
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	if (fd_off + len > (uint64_t)st.st_size) {
+		shm_log(r, SHMEM_LOG_WARN,
+			"map: fd_offset 0x%llx + len 0x%llx is beyond the end of fd %d (size 0x%llx)",
+			ULL(fd_off), ULL(len), fd, ULL(st.st_size));
+		return -ERANGE;
+	}
+	if (!(flags & SHMEM_MAP_RW))
+		return 0;
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals > 0 && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))) {
+		shm_log(r, SHMEM_LOG_WARN,
+			"map: read-write mapping of write-sealed fd %d (seals 0x%x)",
+			fd, seals);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* With the lock held: does [off, off + len) meet a live mapping? */
+static struct shm_node *find_overlap(struct shmem_region *r, uint64_t off,
+				     uint64_t len)
+{
+	struct shm_node *n = shm_tree_floor(&r->tree, off + len - 1);
+
+	return n && n->start + n->len > off ? n : NULL;
+}
+
+/* With the lock held: the mmap itself, undone completely on failure. */
+static int place(struct shmem_region *r, struct shm_node *n, int fd)
+{
+	int prot = PROT_READ | (n->flags & SHMEM_MAP_RW ? PROT_WRITE : 0);
+	void *want = r->base + n->start, *p;
+	int err, ret;
+
+	p = mmap(want, n->len, prot, MAP_SHARED | MAP_FIXED, fd, (off_t)n->fd_offset);
+	if (p == want)
+		return 0;
+	if (p == MAP_FAILED) {
+		err = -errno;
+	} else {
+		munmap(p, n->len);	/* not reachable with MAP_FIXED */
+		err = -EFAULT;
+	}
+	/*
+	 * Older kernels (before 6.12) remove the old range before a MAP_FIXED
+	 * mapping can still fail, leaving a hole any later mmap() could take.
+	 * The range was PROT_NONE (no overlap), so putting PROT_NONE back
+	 * restores it exactly in every case.
+	 */
+	ret = shm_fill_none(r, n->start, n->len);
+	if (ret)
+		shm_log(r, SHMEM_LOG_ERROR,
+			"map: cannot restore PROT_NONE at shm_offset 0x%llx len 0x%llx: %s",
+			ULL(n->start), ULL(n->len), strerror(-ret));
+	shm_log(r, SHMEM_LOG_ERROR,
+		"map: mmap(shm_offset 0x%llx, len 0x%llx, fd %d, fd_offset 0x%llx) failed: %s",
+		ULL(n->start), ULL(n->len), fd, ULL(n->fd_offset), strerror(-err));
+	return err;
+}
+
+int shmem_map(struct shmem_region *r, uint64_t shm_offset, uint64_t len,
+	      int fd, uint64_t fd_offset, uint64_t flags, uint64_t owner)
+{
+	struct shm_node *n, *old;
+	int ret;
+
+	ret = check_request(r, shm_offset, len, fd, fd_offset, flags);
+	if (ret)
+		return ret;
+	ret = check_fd_mode(r, fd, flags);
+	if (ret)
+		return ret;
+	ret = check_fd_file(r, fd, fd_offset, len, flags);
+	if (ret)
+		return ret;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	*n = (struct shm_node){ .start = shm_offset, .len = len,
+				.fd_offset = fd_offset, .flags = flags,
+				.owner = owner };
+
+	pthread_mutex_lock(&r->lock);
+	old = find_overlap(r, shm_offset, len);
+	if (old) {
+		shm_log(r, SHMEM_LOG_WARN,
+			"map: shm_offset 0x%llx len 0x%llx overlaps the mapping at 0x%llx len 0x%llx",
+			ULL(shm_offset), ULL(len), ULL(old->start), ULL(old->len));
+		ret = -EEXIST;
+		goto unlock;
+	}
+	ret = place(r, n, fd);
+	if (ret)
+		goto unlock;
+	shm_tree_insert(&r->tree, n);
+	n = NULL;
+unlock:
+	pthread_mutex_unlock(&r->lock);
+	free(n);
+	return ret;
+}
+
+int shmem_unmap(struct shmem_region *r, uint64_t shm_offset, uint64_t len)
+{
+	struct shm_node *n;
+	int ret;
+
+	ret = check_range(r, "unmap", shm_offset, len);
+	if (ret)
+		return ret;
+
+	pthread_mutex_lock(&r->lock);
+	n = shm_tree_find(&r->tree, shm_offset);
+	if (!n || n->len != len) {
+		shm_log(r, SHMEM_LOG_WARN,
+			"unmap: shm_offset 0x%llx len 0x%llx is not one live mapping%s",
+			ULL(shm_offset), ULL(len),
+			n ? " (a mapping of another length starts there)" : "");
+		ret = -ENOENT;
+		goto unlock;
+	}
+	ret = shm_fill_none(r, n->start, n->len);
+	if (ret) {
+		shm_log(r, SHMEM_LOG_ERROR,
+			"unmap: cannot put PROT_NONE at shm_offset 0x%llx len 0x%llx: %s",
+			ULL(n->start), ULL(n->len), strerror(-ret));
+		goto unlock;
+	}
+	shm_tree_remove(&r->tree, n);
+	free(n);
+unlock:
+	pthread_mutex_unlock(&r->lock);
+	return ret;
+}
+
+/* With the lock held: drop mappings one by one; keep any that fail. */
+static size_t drop_each(struct shmem_region *r, bool all, uint64_t owner)
+{
+	struct shm_node *n = shm_tree_first(&r->tree), *next;
+	size_t dropped = 0;
+	int ret;
+
+	for (; n; n = next) {
+		next = shm_tree_next(&r->tree, n->start);
+		if (!all && n->owner != owner)
+			continue;
+		ret = shm_fill_none(r, n->start, n->len);
+		if (ret) {
+			shm_log(r, SHMEM_LOG_ERROR,
+				"drop: cannot put PROT_NONE at shm_offset 0x%llx len 0x%llx: %s",
+				ULL(n->start), ULL(n->len), strerror(-ret));
+			continue;
+		}
+		shm_tree_remove(&r->tree, n);
+		free(n);
+		dropped++;
+	}
+	return dropped;
+}
+
+static void free_node(struct shm_node *n)
+{
+	free(n);
+}
+
+/* One mmap() over the whole region; one by one only if that fails. */
+size_t shmem_reset(struct shmem_region *r)
+{
+	size_t dropped;
+
+	pthread_mutex_lock(&r->lock);
+	dropped = r->tree.count;
+	if (!dropped)
+		goto unlock;
+	if (shm_fill_none(r, 0, r->size)) {
+		dropped = drop_each(r, true, 0);
+		goto unlock;
+	}
+	shm_tree_clear(&r->tree, free_node);
+unlock:
+	pthread_mutex_unlock(&r->lock);
+	return dropped;
+}
+
+size_t shmem_drop_owner(struct shmem_region *r, uint64_t owner)
+{
+	size_t dropped;
+
+	pthread_mutex_lock(&r->lock);
+	dropped = drop_each(r, false, owner);
+	pthread_mutex_unlock(&r->lock);
+	return dropped;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* Private state of a region, shared by region.c, map.c and log.c. */
+#ifndef SHMEM_REGION_H
+#define SHMEM_REGION_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "shmem/shmem.h"
+#include "tree.h"
+
+#define SHMEM_NAME_MAX	32
+
+struct shmem_region {
+	pthread_mutex_t lock;	/* guards tree and the reservation's layout */
+	struct shm_tree tree;
+	uint8_t *base;		/* start of the reservation, aligned */
+	uint64_t size;
+	uint64_t gpa;
+	uint64_t page_size;
+	const struct shmem_hv_ops *hv_ops;
+	void *hv;
+	uint32_t slot;
+	bool slot_added;
+	uint8_t shmid;
+	char name[SHMEM_NAME_MAX];
+	shmem_log_fn log;
+	void *log_opaque;
+};
+
+/* One line naming the region, through the config's callback or stderr. */
+void shm_log(const struct shmem_region *r, enum shmem_log_level level,
+	     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * Put PROT_NONE anonymous MAP_NORESERVE memory over [off, off + len) of the
+ * reservation. 0 or -errno.
+ */
+int shm_fill_none(struct shmem_region *r, uint64_t off, uint64_t len);
+
+#endif /* SHMEM_REGION_H */
