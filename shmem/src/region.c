@@ -118,18 +118,20 @@ static int add_slot(struct shmem_region *r)
 int shmem_region_create(const struct shmem_region_config *cfg,
 			struct shmem_region **out)
 {
-	struct shmem_region *r;
+	struct shmem_region tmp = { 0 }, *r;
 	int ret;
 
 	if (!cfg || !out)
 		return -EINVAL;
+	/* Check before allocating: a rejected config costs nothing. */
+	init_identity(&tmp, cfg);
+	ret = check_config(&tmp, cfg);
+	if (ret)
+		return ret;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	init_identity(r, cfg);
-	ret = check_config(r, cfg);
-	if (ret)
-		goto free_region;
 	r->gpa = cfg->gpa;
 	r->hv_ops = cfg->hv_ops;
 	r->hv = cfg->hv;

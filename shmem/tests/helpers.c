@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+uint64_t page_size(void)
+{
+	return (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+size_t maps_read(char *buf, size_t cap)
+{
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	while (len + 1 < cap && (n = read(fd, buf + len, cap - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(fd);
+	return len;
+}
+
+size_t maps_count(void)
+{
+	static char buf[MAPS_CAP];
+	size_t len = maps_read(buf, sizeof(buf)), lines = 0;
+
+	for (size_t i = 0; i < len; i++)
+		lines += buf[i] == '\n';
+	return lines;
+}
+
+size_t fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+bool probe_read(const void *addr)
+{
+	char c;
+	struct iovec local = { &c, 1 };
+	struct iovec remote = { (void *)addr, 1 };
+
+	return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == 1;
+}
+
+bool probe_write(void *addr)
+{
+	char c;
+	struct iovec local = { &c, 1 };
+	struct iovec remote = { addr, 1 };
+
+	if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != 1)
+		return false;
+	return process_vm_writev(getpid(), &local, 1, &remote, 1, 0) == 1;
+}
+
+int child_signal(void (*fn)(void *arg), void *arg)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		sigaction(SIGSEGV, &sa, NULL);
+		sigaction(SIGBUS, &sa, NULL);
+		fn(arg);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+int memfd_pattern(const char *name, uint64_t pages, uint8_t tag)
+{
+	uint64_t page = page_size();
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	char *buf;
+
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, (off_t)(pages * page)))
+		goto fail;
+	buf = malloc(page);
+	if (!buf)
+		goto fail;
+	for (uint64_t i = 0; i < pages; i++) {
+		memset(buf, (uint8_t)(tag + i), page);
+		if (pwrite(fd, buf, page, (off_t)(i * page)) != (ssize_t)page) {
+			free(buf);
+			goto fail;
+		}
+	}
+	free(buf);
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+void log_capture_fn(void *opaque, enum shmem_log_level level, const char *msg)
+{
+	struct log_capture *c = opaque;
+
+	c->lines++;
+	c->level = level;
+	snprintf(c->last, sizeof(c->last), "%s", msg);
+}
+
+static int fake_add(void *hv, uint64_t gpa, void *hva, uint64_t size,
+		    uint32_t *slot)
+{
+	struct fake_hv *f = hv;
+
+	f->adds++;
+	f->gpa = gpa;
+	f->hva = hva;
+	f->size = size;
+	if (f->add_ret)
+		return f->add_ret;
+	*slot = f->next_slot;
+	return 0;
+}
+
+static int fake_remove(void *hv, uint32_t slot)
+{
+	struct fake_hv *f = hv;
+
+	f->removes++;
+	f->removed_slot = slot;
+	return f->remove_ret;
+}
+
+const struct shmem_hv_ops fake_hv_ops = {
+	.slot_add = fake_add,
+	.slot_remove = fake_remove,
+};
+
+struct snap {
+	struct shmem_mapping_info *out;
+	size_t cap, n;
+};
+
+static int snap_one(void *arg, const struct shmem_mapping_info *m)
+{
+	struct snap *s = arg;
+
+	if (s->n < s->cap)
+		s->out[s->n] = *m;
+	s->n++;
+	return 0;
+}
+
+size_t table_snapshot(struct shmem_region *r, struct shmem_mapping_info *out,
+		      size_t cap)
+{
+	struct snap s = { out, cap, 0 };
+
+	shmem_foreach(r, snap_one, &s);
+	return s.n;
+}
+
+bool region_layout_ok(struct shmem_region *r, uint64_t stride)
+{
+	uint8_t *base = shmem_region_hva(r);
+	uint64_t page = page_size(), size = shmem_region_size(r);
+
+	for (uint64_t off = 0; off < size; off += stride * page) {
+		bool mapped = shmem_lookup(r, off, NULL) == 0;
+
+		if (probe_read(base + off) != mapped)
+			return false;
+	}
+	return true;
+}
+
+void warm_allocator(void)
+{
+	struct shmem_region_config cfg = { .size = 4 * page_size() };
+	struct shmem_region *r;
+	int fd = memfd_pattern("warm", 1, 0);
+
+	if (fd < 0)
+		return;
+	if (!shmem_region_create(&cfg, &r)) {
+		shmem_map(r, 0, page_size(), fd, 0, 0, 0);
+		shmem_unmap(r, 0, page_size());
+		shmem_region_destroy(r);
+	}
+	close(fd);
+	fd_count();
+	maps_count();
+}

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Every validation rule of shmem_map() and shmem_unmap(): the errno, one
+ * log line naming the region and the value, and proof that nothing changed
+ * (/proc/self/maps identical, table identical, unmapped pages of the region
+ * still inaccessible, live mappings still showing their files).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+#define PAGES	64
+#define TAG	0x40
+
+static char before[MAPS_CAP], after[MAPS_CAP];
+static struct shmem_mapping_info t0[8], t1[8];
+static struct log_capture logc;
+static struct shmem_region *r;
+static uint8_t *base;
+static int mfd;			/* RW memfd, 16 pages */
+
+static void setup(void)
+{
+	struct shmem_region_config cfg = {
+		.size = PAGES * PAGE, .name = "val", .shmid = 3,
+		.log = log_capture_fn, .log_opaque = &logc,
+	};
+
+	cr_assert_eq(shmem_region_create(&cfg, &r), 0);
+	base = shmem_region_hva(r);
+	mfd = memfd_pattern("val", 16, TAG);
+	cr_assert_geq(mfd, 0);
+	/* Two live mappings: pages [8, 10) RW, page 20 RO from file page 4. */
+	cr_assert_eq(shmem_map(r, 8 * PAGE, 2 * PAGE, mfd, 0, SHMEM_MAP_RW, 1), 0);
+	cr_assert_eq(shmem_map(r, 20 * PAGE, PAGE, mfd, 4 * PAGE, 0, 2), 0);
+	logc.lines = 0;
+}
+
+static void teardown(void)
+{
+	shmem_region_destroy(r);
+	close(mfd);
+}
+
+TestSuite(validate, .init = setup, .fini = teardown);
+
+static size_t n0;
+
+static void begin(void)
+{
+	n0 = table_snapshot(r, t0, 8);
+	maps_read(before, MAPS_CAP);
+}
+
+static void finish(int ret, int want, const char *expr, const char *value)
+{
+	size_t n1;
+
+	maps_read(after, MAPS_CAP);
+	cr_assert_eq(ret, want, "%s returned %d, want %d", expr, ret, want);
+	cr_assert_str_eq(after, before, "%s changed /proc/self/maps", expr);
+	n1 = table_snapshot(r, t1, 8);
+	cr_assert_eq(n1, n0);
+	cr_assert_eq(memcmp(t0, t1, n0 * sizeof(t0[0])), 0, "table changed");
+	cr_assert_eq(shmem_count(r), 2);
+	cr_assert_eq(shmem_bytes_mapped(r), 3 * PAGE);
+	cr_assert(region_layout_ok(r, 1), "%s changed page access", expr);
+	cr_assert_eq(base[8 * PAGE], TAG);
+	cr_assert_eq(base[9 * PAGE + 7], TAG + 1);
+	cr_assert_eq(base[20 * PAGE], TAG + 4);
+	cr_assert_eq(logc.lines, 1, "%s logged %d lines", expr, logc.lines);
+	cr_assert(strstr(logc.last, "val (shmid 3)"), "log: %s", logc.last);
+	cr_assert(strstr(logc.last, value), "log lacks %s: %s", value, logc.last);
+}
+
+#define REJECT(expr, want, value) do {			\
+	int ret_;					\
+	begin();					\
+	ret_ = (expr);					\
+	finish(ret_, want, #expr, value);		\
+} while (0)
+
+Test(validate, unknown_flag_bits)
+{
+	REJECT(shmem_map(r, 0, PAGE, mfd, 0, 2, 1), -EINVAL, "0x2");
+	logc.lines = 0;
+	REJECT(shmem_map(r, 0, PAGE, mfd, 0, SHMEM_MAP_RW | (1ULL << 63), 1),
+	       -EINVAL, "0x8000000000000000");
+}
+
+Test(validate, zero_length)
+{
+	REJECT(shmem_map(r, 0, 0, mfd, 0, 0, 1), -EINVAL, "zero length");
+}
+
+Test(validate, misaligned_shm_offset)
+{
+	REJECT(shmem_map(r, 0x800, PAGE, mfd, 0, 0, 1), -EINVAL, "0x800");
+}
+
+Test(validate, misaligned_fd_offset)
+{
+	REJECT(shmem_map(r, 0, PAGE, mfd, 0x10, 0, 1), -EINVAL, "0x10");
+}
+
+Test(validate, misaligned_len)
+{
+	REJECT(shmem_map(r, 0, PAGE + 0x200, mfd, 0, 0, 1), -EINVAL, "0x1200");
+}
+
+Test(validate, shm_offset_overflow)
+{
+	REJECT(shmem_map(r, -PAGE, 2 * PAGE, mfd, 0, 0, 1), -EOVERFLOW,
+	       "0xfffffffffffff000");
+}
+
+Test(validate, fd_offset_overflow)
+{
+	REJECT(shmem_map(r, 0, 2 * PAGE, mfd, -PAGE, 0, 1), -EOVERFLOW,
+	       "0xfffffffffffff000");
+	logc.lines = 0;
+	/* Past the largest off_t is an overflow too. */
+	REJECT(shmem_map(r, 0, 2 * PAGE, mfd, (uint64_t)INT64_MAX + 1 - PAGE, 0, 1),
+	       -EOVERFLOW, "0x7ffffffffffff000");
+}
+
+Test(validate, beyond_region)
+{
+	REJECT(shmem_map(r, (PAGES - 1) * PAGE, 2 * PAGE, mfd, 0, 0, 1), -ERANGE,
+	       "0x3f000");
+	logc.lines = 0;
+	REJECT(shmem_map(r, PAGES * PAGE, PAGE, mfd, 0, 0, 1), -ERANGE, "0x40000");
+}
+
+Test(validate, negative_fd)
+{
+	REJECT(shmem_map(r, 0, PAGE, -1, 0, 0, 1), -EINVAL, "fd -1");
+}
+
+Test(validate, closed_fd)
+{
+	int fd = dup(mfd);
+
+	close(fd);
+	REJECT(shmem_map(r, 0, PAGE, fd, 0, 0, 1), -EBADF, "not an open file");
+}
+
+Test(validate, o_path_fd)
+{
+	int fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+
+	cr_assert_geq(fd, 0);
+	REJECT(shmem_map(r, 0, PAGE, fd, 0, 0, 1), -EBADF, "not an open file");
+	close(fd);
+}
+
+Test(validate, rw_on_read_only_fd)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", mfd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	REJECT(shmem_map(r, 0, PAGE, fd, 0, SHMEM_MAP_RW, 1), -EACCES, "read-only");
+	close(fd);
+}
+
+Test(validate, write_only_fd)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", mfd);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	REJECT(shmem_map(r, 0, PAGE, fd, 0, 0, 1), -EACCES, "write-only");
+	close(fd);
+}
+
+Test(validate, memfd_shorter_than_range)
+{
+	/* 16 pages: pages 15 and 16 run past the end. */
+	REJECT(shmem_map(r, 0, 2 * PAGE, mfd, 15 * PAGE, 0, 1), -ERANGE, "0x10000");
+}
+
+Test(validate, regular_file_shorter_than_range)
+{
+	char path[] = "/tmp/shmem-test-XXXXXX";
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	unlink(path);
+	cr_assert_eq(ftruncate(fd, (off_t)PAGE), 0);
+	REJECT(shmem_map(r, 0, 2 * PAGE, fd, 0, SHMEM_MAP_RW, 1), -ERANGE,
+	       "beyond the end");
+	close(fd);
+}
+
+Test(validate, pipe_fd)
+{
+	int p[2];
+
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	REJECT(shmem_map(r, 0, PAGE, p[0], 0, 0, 1), -ENODEV, "cannot be mapped");
+	close(p[0]);
+	close(p[1]);
+}
+
+Test(validate, directory_fd)
+{
+	int fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	cr_assert_geq(fd, 0);
+	REJECT(shmem_map(r, 0, PAGE, fd, 0, 0, 1), -ENODEV, "cannot be mapped");
+	close(fd);
+}
+
+Test(validate, write_sealed_memfd)
+{
+	int fd = memfd_pattern("sealed", 2, 0x10);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), 0);
+	REJECT(shmem_map(r, 0, PAGE, fd, 0, SHMEM_MAP_RW, 1), -EPERM, "sealed");
+	/* Read-only is what a sealed file is for: that works. */
+	cr_assert_eq(shmem_map(r, 0, PAGE, fd, 0, 0, 1), 0);
+	cr_assert_eq(base[0], 0x10);
+	close(fd);
+}
+
+/* The kernel refuses after every check passed: the range is restored. */
+Test(validate, kernel_refuses_mmap)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	cr_assert_geq(fd, 0);
+	REJECT(shmem_map(r, 4 * PAGE, PAGE, fd, 0, SHMEM_MAP_RW, 1), -ENODEV,
+	       "0x4000");
+	cr_assert_eq(logc.level, SHMEM_LOG_ERROR);
+	close(fd);
+}
+
+Test(validate, overlap)
+{
+	static const uint64_t cases[][2] = {
+		{ 8, 2 },	/* the same range */
+		{ 7, 2 },	/* over the head */
+		{ 9, 2 },	/* over the tail */
+		{ 9, 1 },	/* inside */
+		{ 6, 6 },	/* around it */
+		{ 6, 15 },	/* around both */
+		{ 20, 1 },
+		{ 19, 2 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		logc.lines = 0;
+		REJECT(shmem_map(r, cases[i][0] * PAGE, cases[i][1] * PAGE, mfd, 0, 0, 1),
+		       -EEXIST, "overlaps");
+	}
+	/* Touching neighbours do not overlap. */
+	cr_assert_eq(shmem_map(r, 7 * PAGE, PAGE, mfd, 0, 0, 1), 0);
+	cr_assert_eq(shmem_map(r, 10 * PAGE, PAGE, mfd, 0, 0, 1), 0);
+}
+
+Test(validate, unmap_rules)
+{
+	REJECT(shmem_unmap(r, 8 * PAGE, 0), -EINVAL, "zero length");
+	logc.lines = 0;
+	REJECT(shmem_unmap(r, 8 * PAGE + 1, PAGE), -EINVAL, "0x8001");
+	logc.lines = 0;
+	REJECT(shmem_unmap(r, 8 * PAGE, PAGE + 1), -EINVAL, "0x1001");
+	logc.lines = 0;
+	REJECT(shmem_unmap(r, -PAGE, 2 * PAGE), -EOVERFLOW, "0xfffffffffffff000");
+	logc.lines = 0;
+	REJECT(shmem_unmap(r, 63 * PAGE, 2 * PAGE), -ERANGE, "0x3f000");
+}
+
+Test(validate, unmap_not_exactly_one_mapping)
+{
+	static const uint64_t cases[][2] = {
+		{ 0, 1 },	/* nothing there */
+		{ 8, 1 },	/* shorter than the mapping */
+		{ 8, 3 },	/* longer than the mapping */
+		{ 9, 1 },	/* inside the mapping */
+		{ 8, 13 },	/* both mappings and the gap */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		logc.lines = 0;
+		REJECT(shmem_unmap(r, cases[i][0] * PAGE, cases[i][1] * PAGE), -ENOENT,
+		       "not one live mapping");
+	}
+}
