@@ -35,12 +35,39 @@ size_t maps_read(char *buf, size_t cap)
 
 size_t maps_count(void)
 {
-	static char buf[MAPS_CAP];
-	size_t len = maps_read(buf, sizeof(buf)), lines = 0;
+	static char buf[1 << 16];
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	size_t lines = 0;
+	ssize_t n;
 
-	for (size_t i = 0; i < len; i++)
-		lines += buf[i] == '\n';
+	if (fd < 0)
+		return 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	close(fd);
 	return lines;
+}
+
+size_t maps_count_range(const void *lo, const void *hi)
+{
+	static char buf[1 << 16];
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "re");
+	size_t n = 0;
+
+	if (!f)
+		return 0;
+	setvbuf(f, buf, _IOFBF, sizeof(buf));
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long start, end;
+
+		if (sscanf(line, "%lx-%lx", &start, &end) == 2 &&
+		    start < (uintptr_t)hi && end > (uintptr_t)lo)
+			n++;
+	}
+	fclose(f);
+	return n;
 }
 
 size_t fd_count(void)

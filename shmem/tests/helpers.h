@@ -18,6 +18,8 @@ uint64_t page_size(void);
 size_t maps_read(char *buf, size_t cap);
 /* Number of lines of /proc/self/maps. */
 size_t maps_count(void);
+/* Number of lines of /proc/self/maps that meet [lo, hi). */
+size_t maps_count_range(const void *lo, const void *hi);
 /* Number of open fds of this process. */
 size_t fd_count(void);
 
