@@ -34,7 +34,7 @@ struct file {
 	uint64_t pages;		/* size, for regular files */
 	uint8_t tag;		/* page i holds byte tag + i */
 	ino_t ino;
-	bool rw_ok, sealed, pipe;
+	bool rw_ok, ro_ok, sealed, pipe;
 };
 
 struct mapping {
@@ -90,6 +90,20 @@ static void add_file(int idx, int fd, uint64_t pages, uint8_t tag)
 	files[idx].ino = st.st_ino;
 }
 
+/*
+ * Linux 6.7 and later map a write-sealed memfd read-only and shared; older
+ * kernels refuse with EPERM. Ask this one.
+ */
+static bool sealed_ro_allowed(int fd)
+{
+	void *p = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		return false;
+	munmap(p, page);
+	return true;
+}
+
 static void setup(void)
 {
 	struct shmem_region_config cfg = { .name = "fuzz", .log = quiet };
@@ -107,11 +121,13 @@ static void setup(void)
 	files[F_B].rw_ok = true;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", files[F_A].fd);
 	add_file(F_A_RO, open(path, O_RDONLY | O_CLOEXEC), 32, 0x20);
+	files[F_A_RO].ro_ok = true;
 	add_file(F_SEALED, make_memfd("s", 8, 0xc0), 8, 0xc0);
 	CHECK(fcntl(files[F_SEALED].fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
 		    F_SEAL_GROW) == 0);
 	files[F_SEALED].rw_ok = true;
 	files[F_SEALED].sealed = true;
+	files[F_SEALED].ro_ok = sealed_ro_allowed(files[F_SEALED].fd);
 	files[F_NEG].fd = -1;
 	CHECK(pipe2(p, O_CLOEXEC) == 0);
 	files[F_PIPE].fd = p[0];
@@ -184,8 +200,6 @@ static int expect_map(uint64_t off, uint64_t len, const struct file *f,
 		return -EOVERFLOW;
 	if (f->fd < 0)
 		return -EINVAL;
-	if ((flags & SHMEM_MAP_RW) && !f->rw_ok)
-		return -EACCES;
 	if (f->pipe)
 		return -ENODEV;
 	if (fd_off + len > f->pages * page)
@@ -194,6 +208,11 @@ static int expect_map(uint64_t off, uint64_t len, const struct file *f,
 		return -EPERM;
 	if (model_overlaps(off / page, len / page))
 		return -EEXIST;
+	/* Left to the kernel's mmap(), which refuses before touching anything. */
+	if ((flags & SHMEM_MAP_RW) && !f->rw_ok)
+		return -EACCES;
+	if (!(flags & SHMEM_MAP_RW) && f->sealed && !f->ro_ok)
+		return -EPERM;
 	return 0;
 }
 

@@ -93,24 +93,35 @@ static int check_request(struct shmem_region *r, uint64_t off, uint64_t len,
 	return 0;
 }
 
-/* The fd's open mode against the requested protection. */
-static int check_fd_mode(struct shmem_region *r, int fd, uint64_t flags)
+/*
+ * The kernel checks the fd's open mode against the protection in mmap()
+ * itself, before it touches the old range, on every kernel version; shmem
+ * leaves that check to it and only explains a refusal afterwards, keeping
+ * a system call off the success path.
+ */
+static void explain_refusal(struct shmem_region *r, const struct shm_node *n,
+			    int fd, int err)
 {
 	int fl = fcntl(fd, F_GETFL);
 
-	if (fl < 0 || (fl & O_PATH)) {
-		shm_log(r, SHMEM_LOG_WARN, "map: fd %d is not an open file", fd);
-		return -EBADF;
+	if (err == -EBADF && (fl < 0 || (fl & O_PATH))) {
+		shm_log(r, SHMEM_LOG_WARN, "map: fd %d is not an open file (O_PATH)", fd);
+		return;
 	}
-	if ((fl & O_ACCMODE) == O_WRONLY) {
+	if (err == -EACCES && fl >= 0 && (fl & O_ACCMODE) == O_WRONLY) {
 		shm_log(r, SHMEM_LOG_WARN, "map: fd %d is write-only", fd);
-		return -EACCES;
+		return;
 	}
-	if ((flags & SHMEM_MAP_RW) && (fl & O_ACCMODE) != O_RDWR) {
-		shm_log(r, SHMEM_LOG_WARN, "map: read-write mapping of read-only fd %d", fd);
-		return -EACCES;
+	if (err == -EACCES && fl >= 0 && (n->flags & SHMEM_MAP_RW) &&
+	    (fl & O_ACCMODE) != O_RDWR) {
+		shm_log(r, SHMEM_LOG_WARN,
+			"map: read-write mapping of read-only fd %d at shm_offset 0x%llx",
+			fd, ULL(n->start));
+		return;
 	}
-	return 0;
+	shm_log(r, SHMEM_LOG_ERROR,
+		"map: mmap(shm_offset 0x%llx, len 0x%llx, fd %d, fd_offset 0x%llx) failed: %s",
+		ULL(n->start), ULL(n->len), fd, ULL(n->fd_offset), strerror(-err));
 }
 
 /* The file behind the fd: mappable type, long enough, not write-sealed. */
@@ -123,7 +134,7 @@ static int check_fd_file(struct shmem_region *r, int fd, uint64_t fd_off,
 	if (fstat(fd, &st)) {
 		int err = -errno;
 
-		shm_log(r, SHMEM_LOG_WARN, "map: fstat(fd %d) failed: %s", fd,
+		shm_log(r, SHMEM_LOG_WARN, "map: fd %d is not an open file: %s", fd,
 			strerror(-err));
 		return err;
 	}
@@ -188,9 +199,7 @@ static int place(struct shmem_region *r, struct shm_node *n, int fd)
 		shm_log(r, SHMEM_LOG_ERROR,
 			"map: cannot restore PROT_NONE at shm_offset 0x%llx len 0x%llx: %s",
 			ULL(n->start), ULL(n->len), strerror(-ret));
-	shm_log(r, SHMEM_LOG_ERROR,
-		"map: mmap(shm_offset 0x%llx, len 0x%llx, fd %d, fd_offset 0x%llx) failed: %s",
-		ULL(n->start), ULL(n->len), fd, ULL(n->fd_offset), strerror(-err));
+	explain_refusal(r, n, fd, err);
 	return err;
 }
 
@@ -201,9 +210,6 @@ int shmem_map(struct shmem_region *r, uint64_t shm_offset, uint64_t len,
 	int ret;
 
 	ret = check_request(r, shm_offset, len, fd, fd_offset, flags);
-	if (ret)
-		return ret;
-	ret = check_fd_mode(r, fd, flags);
 	if (ret)
 		return ret;
 	ret = check_fd_file(r, fd, fd_offset, len, flags);
