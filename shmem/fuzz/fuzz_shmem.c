@@ -206,13 +206,13 @@ static int expect_map(uint64_t off, uint64_t len, const struct file *f,
 		return -ERANGE;
 	if ((flags & SHMEM_MAP_RW) && f->sealed)
 		return -EPERM;
+	if (!(flags & SHMEM_MAP_RW) && f->sealed && !f->ro_ok)
+		return -EPERM;
 	if (model_overlaps(off / page, len / page))
 		return -EEXIST;
 	/* Left to the kernel's mmap(), which refuses before touching anything. */
 	if ((flags & SHMEM_MAP_RW) && !f->rw_ok)
 		return -EACCES;
-	if (!(flags & SHMEM_MAP_RW) && f->sealed && !f->ro_ok)
-		return -EPERM;
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "region.h"
 
@@ -119,6 +120,12 @@ static void explain_refusal(struct shmem_region *r, const struct shm_node *n,
 			fd, ULL(n->start));
 		return;
 	}
+	if (err == -EPERM && fcntl(fd, F_GET_SEALS) > 0) {
+		shm_log(r, SHMEM_LOG_WARN,
+			"map: fd %d is sealed against this mapping at shm_offset 0x%llx",
+			fd, ULL(n->start));
+		return;
+	}
 	shm_log(r, SHMEM_LOG_ERROR,
 		"map: mmap(shm_offset 0x%llx, len 0x%llx, fd %d, fd_offset 0x%llx) failed: %s",
 		ULL(n->start), ULL(n->len), fd, ULL(n->fd_offset), strerror(-err));
@@ -151,16 +158,55 @@ static int check_fd_file(struct shmem_region *r, int fd, uint64_t fd_off,
 			ULL(fd_off), ULL(len), fd, ULL(st.st_size));
 		return -ERANGE;
 	}
-	if (!(flags & SHMEM_MAP_RW))
+	if (!(flags & SHMEM_MAP_RW) && !r->sealed_ro_refused)
 		return 0;
+	/*
+	 * The kernel refuses these too, but kernels before 6.12 do so only
+	 * after removing the old range, so they are refused here first.
+	 */
 	seals = fcntl(fd, F_GET_SEALS);
-	if (seals > 0 && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))) {
+	if (seals <= 0)
+		return 0;
+	if ((flags & SHMEM_MAP_RW) && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))) {
 		shm_log(r, SHMEM_LOG_WARN,
 			"map: read-write mapping of write-sealed fd %d (seals 0x%x)",
 			fd, seals);
 		return -EPERM;
 	}
+	if (!(flags & SHMEM_MAP_RW) && (seals & F_SEAL_WRITE)) {
+		shm_log(r, SHMEM_LOG_WARN,
+			"map: this kernel cannot map write-sealed fd %d (seals 0x%x) shared",
+			fd, seals);
+		return -EPERM;
+	}
 	return 0;
+}
+
+/*
+ * Linux 6.7 and later map a write-sealed memfd read-only and shared;
+ * earlier kernels refuse. Asked once per region, with a scratch memfd
+ * mapped at an address of the kernel's choosing (nothing is replaced).
+ */
+bool shm_kernel_refuses_sealed_ro(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	bool refused = true;
+	void *p;
+	int fd;
+
+	fd = memfd_create("shmem-probe", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return true;
+	if (ftruncate(fd, page) || fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE))
+		goto out;
+	p = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, 0);
+	if (p != MAP_FAILED) {
+		munmap(p, (size_t)page);
+		refused = false;
+	}
+out:
+	close(fd);
+	return refused;
 }
 
 /* With the lock held: does [off, off + len) meet a live mapping? */

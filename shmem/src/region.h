@@ -23,6 +23,12 @@ struct shmem_region {
 	void *hv;
 	uint32_t slot;
 	bool slot_added;
+	/*
+	 * This kernel refuses read-only shared mappings of write-sealed
+	 * memfds (before Linux 6.7). It does so only after removing the old
+	 * range on kernels before 6.12, so map() must refuse them up front.
+	 */
+	bool sealed_ro_refused;
 	uint8_t shmid;
 	char name[SHMEM_NAME_MAX];
 	shmem_log_fn log;
@@ -38,5 +44,8 @@ void shm_log(const struct shmem_region *r, enum shmem_log_level level,
  * reservation. 0 or -errno.
  */
 int shm_fill_none(struct shmem_region *r, uint64_t off, uint64_t len);
+
+/* Learn how this kernel treats write-sealed memfds; see sealed_ro_refused. */
+bool shm_kernel_refuses_sealed_ro(void);
 
 #endif /* SHMEM_REGION_H */

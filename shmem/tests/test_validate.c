@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "region.h"	/* to stand in for an older kernel */
 
 #define PAGES	64
 #define TAG	0x40
@@ -248,8 +249,22 @@ Test(validate, write_sealed_memfd_read_only)
 		cr_assert_eq(base[0], 0x10);
 		cr_assert_eq(shmem_count(r), 3);
 	} else {
-		finish(ret, -EPERM, "read-only map of a write-sealed memfd", "0x0");
+		finish(ret, -EPERM, "read-only map of a write-sealed memfd", "sealed");
 	}
+	close(fd);
+}
+
+/* On a kernel that refuses them, they are refused before any mmap(). */
+Test(validate, write_sealed_memfd_read_only_old_kernel)
+{
+	int fd = memfd_pattern("sealed", 2, 0x10);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), 0);
+	r->sealed_ro_refused = true;
+	REJECT(shmem_map(r, 0, PAGE, fd, 0, 0, 1), -EPERM, "sealed");
+	/* Not write-sealed: unaffected. */
+	cr_assert_eq(shmem_map(r, 0, PAGE, mfd, 0, 0, 1), 0);
 	close(fd);
 }
 
