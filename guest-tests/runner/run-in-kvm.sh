@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Run a command where /dev/kvm works: here, or inside the outer VM.
+#
+# Usage: run-in-kvm.sh STATE [--timeout SECONDS] -- COMMAND [ARGS...]
+#
+# STATE is a directory that `kvm-env.sh up` prepared.  In direct mode the
+# command runs here; in outer mode it runs inside the outer VM, in the same
+# working directory (the host's root is mounted there at the same paths),
+# with PATH and every VMM_* variable of this environment.  Its stdout,
+# stderr and exit status come back as this script's own.  The command is
+# killed (with its process group) after SECONDS (default 600).
+set -euo pipefail
+
+die() { echo "run-in-kvm: $*" >&2; exit 1; }
+
+[ $# -ge 1 ] || die "usage: run-in-kvm.sh STATE [--timeout S] -- COMMAND..."
+state=$1; shift
+limit=600
+while [ $# -gt 0 ]; do
+	case $1 in
+	--timeout) limit=$2; shift 2 ;;
+	--) shift; break ;;
+	*) die "unknown option $1" ;;
+	esac
+done
+[ $# -ge 1 ] || die "no command"
+
+mode=$(cat "$state/mode" 2>/dev/null) ||
+	die "no KVM environment in $state (the guest.kvm.up fixture, kvm-env.sh up, did not run or failed)"
+
+report_timeout() {
+	echo "run-in-kvm: '$*' did not finish within $limit s; killed" >&2
+}
+
+if [ "$mode" = direct ]; then
+	rc=0
+	timeout -k 10 "$limit" "$@" || rc=$?
+	[ "$rc" -ne 124 ] || report_timeout "$@"
+	exit "$rc"
+fi
+
+[ -f "$state/link" ] && state=$(cat "$state/link")
+req=$state/chan/req
+pid=$(cat "$state/qemu.pid" 2>/dev/null) || die "outer VM of $state is not running"
+kill -0 "$pid" 2>/dev/null || die "outer VM of $state (QEMU $pid) is not running"
+
+id=$(date +%s%N)-$$
+{
+	echo "# timeout $limit"
+	printf 'cd %q || exit 125\n' "$PWD"
+	printf 'export PATH=%q\n' "$PATH"
+	while IFS='=' read -r name _; do
+		printf 'export %s=%q\n' "$name" "${!name}"
+	done < <(env | grep -E '^VMM_[A-Za-z0-9_]*=' || true)
+	printf 'exec'
+	printf ' %q' "$@"
+	printf '\n'
+} > "$req/$id.tmp"
+mv "$req/$id.tmp" "$req/$id.cmd"
+
+deadline=$(( $(date +%s) + limit + 30 ))
+while [ ! -f "$req/$id.rc" ]; do
+	if ! kill -0 "$pid" 2>/dev/null; then
+		tail -n 30 "$state/console.log" 2>/dev/null | tr -d '\r' >&2
+		die "the outer VM stopped while running '$*'"
+	fi
+	if [ "$(date +%s)" -ge "$deadline" ]; then
+		rm -f "$req/$id.cmd"
+		die "no answer from the outer VM's agent for '$*' within $((limit + 30)) s"
+	fi
+	sleep 0.1
+done
+rc=$(cat "$req/$id.rc")
+cat "$req/$id.out"
+cat "$req/$id.err" >&2
+rm -f "$req/$id".*
+[ "$rc" -ne 124 ] || report_timeout "$@"
+exit "$rc"

@@ -1,0 +1,12 @@
+# The embedding example boots the same guest through libvmm and reports
+# that the guest powered off.
+. "$(dirname "$0")/../lib/scenario.sh"
+[ -n "${VMM_EMBED:-}" ] && [ -x "$VMM_EMBED" ] ||
+	fail "vmm-embed-example is not built: '${VMM_EMBED:-}'"
+need_file "$KERNEL" "guest kernel"
+
+run_cmd embed "$VMM_EMBED" "$KERNEL" "$INITRD" "$BASE_CMDLINE"
+expect_out '^VMMTEST: init ok$' "init ran"
+expect_status 0 "guest powered off"
+grep -qiE 'power' "$OUT" "$ERR" || fail "the example did not print the exit reason (power off)"
+pass "embedded VM booted and powered off"
