@@ -81,7 +81,7 @@ boot_outer() {
 	local start now pid p
 
 	command -v "$qemu" >/dev/null ||
-		die "no usable /dev/kvm here and no $qemu for an outer VM (install qemu-system-x86)"
+		die "the outer VM needs $qemu, which is not installed (qemu-system-x86)"
 	[ -f "$images/bzImage" ] || die "no kernel at $images/bzImage (run build-images.sh)"
 	for p in "$state" "$rw" "$gtdir" "$probe"; do
 		case $p in *[[:space:],]*) die "path '$p' contains blanks or commas; the outer VM cannot share it" ;; esac
