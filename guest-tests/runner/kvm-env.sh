@@ -181,7 +181,7 @@ cmd_down() {
 		return 0
 	fi
 	stop_qemu "$state"
-	say "outer VM stopped ($(wc -l < "$state/chan/served" 2>/dev/null || echo 0) commands served)"
+	say "outer VM stopped ($(cat "$state/chan/served" 2>/dev/null | wc -l) commands served)"
 	if grep -qE 'Oops|Kernel panic|BUG:|general protection' "$state/console.log" 2>/dev/null; then
 		console_tail "$state"
 		die "the outer VM's kernel reported an error"

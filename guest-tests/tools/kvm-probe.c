@@ -2,14 +2,18 @@
 /*
  * kvm-probe: is /dev/kvm usable for the guest tests?
  *
- * Opens /dev/kvm, checks the API version, creates a VM with one vCPU and
- * runs a few real-mode instructions that write 0x7b to port 0x3f0.  Exit
- * status 0 and one line on stdout when that I/O exit arrives; otherwise
- * exit status 1 and one line on stderr saying which step failed.
+ * Opens /dev/kvm, checks the API version, creates a VM and runs two vCPUs
+ * that each write 0x7b to port 0x3f0: one in real mode (where a vCPU
+ * starts) and one in 64-bit long mode with paging (where vmm enters a
+ * Linux kernel).  Exit status 0 and one line on stdout when both I/O exits
+ * arrive; otherwise exit status 1 and one line on stderr naming the step
+ * that failed.  Opening /dev/kvm and KVM_CREATE_VM alone prove little: a
+ * host can accept those and still be unable to run a guest.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -17,26 +21,42 @@
 #include <unistd.h>
 
 #define GUEST_MEM	0x10000UL
-#define CODE_ADDR	0x1000UL
+#define REAL_CODE	0x1000UL
+#define LONG_CODE	0x1100UL
+#define PML4		0x2000UL
+#define PDPT		0x3000UL
+#define PD		0x4000UL
+
+#define PTE_P		(1ULL << 0)
+#define PTE_RW		(1ULL << 1)
+#define PTE_PS		(1ULL << 7)
+#define CR0_PE		(1ULL << 0)
+#define CR0_ET		(1ULL << 4)
+#define CR0_PG		(1ULL << 31)
+#define CR4_PAE		(1ULL << 5)
+#define EFER_LME	(1ULL << 8)
+#define EFER_LMA	(1ULL << 10)
 
 struct probe {
 	int kvm;
 	int vm;
-	int vcpu;
-	void *mem;
-	struct kvm_run *run;
+	int vcpu[2];
+	struct kvm_run *run[2];
 	size_t run_size;
+	uint8_t *mem;
 	const char *step;
 };
 
-/* mov dx, 0x3f0; mov al, 0x7b; out dx, al; hlt */
-static const unsigned char probe_code[] = {
-	0xba, 0xf0, 0x03, 0xb0, 0x7b, 0xee, 0xf4,
-};
+/* mov dx, 0x3f0; mov al, 0x7b; out dx, al; hlt  (16-bit code) */
+static const uint8_t real_code[] = { 0xba, 0xf0, 0x03, 0xb0, 0x7b, 0xee, 0xf4 };
+/* the same in 64-bit code: mov dx needs an operand-size prefix */
+static const uint8_t long_code[] = { 0x66, 0xba, 0xf0, 0x03, 0xb0, 0x7b,
+				     0xee, 0xf4 };
 
 static int probe_vm(struct probe *p, const char *dev)
 {
 	struct kvm_userspace_memory_region region = { 0 };
+	uint64_t *pt;
 	int ret;
 
 	p->step = "open";
@@ -60,7 +80,15 @@ static int probe_vm(struct probe *p, const char *dev)
 		p->mem = NULL;
 		return -errno;
 	}
-	memcpy((char *)p->mem + CODE_ADDR, probe_code, sizeof(probe_code));
+	memcpy(p->mem + REAL_CODE, real_code, sizeof(real_code));
+	memcpy(p->mem + LONG_CODE, long_code, sizeof(long_code));
+	/* identity map of the first 2 MiB with one large page */
+	pt = (uint64_t *)(p->mem + PML4);
+	pt[0] = PDPT | PTE_P | PTE_RW;
+	pt = (uint64_t *)(p->mem + PDPT);
+	pt[0] = PD | PTE_P | PTE_RW;
+	pt = (uint64_t *)(p->mem + PD);
+	pt[0] = PTE_P | PTE_RW | PTE_PS;
 	region.memory_size = GUEST_MEM;
 	region.userspace_addr = (unsigned long)p->mem;
 	p->step = "KVM_SET_USER_MEMORY_REGION";
@@ -69,68 +97,112 @@ static int probe_vm(struct probe *p, const char *dev)
 	return 0;
 }
 
-static int probe_vcpu(struct probe *p)
+static void long_mode_sregs(struct kvm_sregs *sregs)
+{
+	struct kvm_segment code = {
+		.base = 0, .limit = 0xffffffff, .selector = 0x8, .type = 11,
+		.present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
+	};
+	struct kvm_segment data = code;
+
+	data.selector = 0x10;
+	data.type = 3;
+	data.l = 0;
+	data.db = 1;
+	sregs->cs = code;
+	sregs->ds = sregs->es = sregs->fs = sregs->gs = sregs->ss = data;
+	sregs->cr3 = PML4;
+	sregs->cr4 = CR4_PAE;
+	sregs->cr0 = CR0_PE | CR0_ET | CR0_PG;
+	sregs->efer = EFER_LME | EFER_LMA;
+}
+
+static int probe_vcpu(struct probe *p, int i, int long_mode)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs = { 0 };
-	int size;
 
 	p->step = "KVM_CREATE_VCPU";
-	p->vcpu = ioctl(p->vm, KVM_CREATE_VCPU, 0);
-	if (p->vcpu < 0)
+	p->vcpu[i] = ioctl(p->vm, KVM_CREATE_VCPU, i);
+	if (p->vcpu[i] < 0)
 		return -errno;
+	p->step = "mmap kvm_run";
+	p->run[i] = mmap(NULL, p->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 p->vcpu[i], 0);
+	if (p->run[i] == MAP_FAILED) {
+		p->run[i] = NULL;
+		return -errno;
+	}
+	p->step = "KVM_GET_SREGS";
+	if (ioctl(p->vcpu[i], KVM_GET_SREGS, &sregs) < 0)
+		return -errno;
+	if (long_mode) {
+		long_mode_sregs(&sregs);
+		regs.rip = LONG_CODE;
+	} else {
+		sregs.cs.base = 0;
+		sregs.cs.selector = 0;
+		regs.rip = REAL_CODE;
+	}
+	regs.rflags = 0x2;
+	p->step = long_mode ? "KVM_SET_SREGS (long mode)" : "KVM_SET_SREGS";
+	if (ioctl(p->vcpu[i], KVM_SET_SREGS, &sregs) < 0)
+		return -errno;
+	p->step = "KVM_SET_REGS";
+	if (ioctl(p->vcpu[i], KVM_SET_REGS, &regs) < 0)
+		return -errno;
+	return 0;
+}
+
+static int probe_run(struct probe *p, int i, int long_mode)
+{
+	const struct kvm_run *run = p->run[i];
+
+	p->step = long_mode ? "KVM_RUN (long mode)" : "KVM_RUN (real mode)";
+	if (ioctl(p->vcpu[i], KVM_RUN, 0) < 0)
+		return -errno;
+	p->step = long_mode ? "port write from long mode" :
+			      "port write from real mode";
+	if (run->exit_reason != KVM_EXIT_IO ||
+	    run->io.direction != KVM_EXIT_IO_OUT || run->io.port != 0x3f0 ||
+	    run->io.size != 1 ||
+	    *((const uint8_t *)run + run->io.data_offset) != 0x7b)
+		return -EPROTO;
+	return 0;
+}
+
+static int probe(struct probe *p, const char *dev)
+{
+	int ret, size, i;
+
+	ret = probe_vm(p, dev);
+	if (ret)
+		return ret;
 	p->step = "KVM_GET_VCPU_MMAP_SIZE";
 	size = ioctl(p->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (size < (int)sizeof(struct kvm_run))
 		return size < 0 ? -errno : -EPROTO;
 	p->run_size = size;
-	p->run = mmap(NULL, p->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      p->vcpu, 0);
-	if (p->run == MAP_FAILED) {
-		p->run = NULL;
-		return -errno;
+	for (i = 0; i < 2; i++) {
+		ret = probe_vcpu(p, i, i);
+		if (!ret)
+			ret = probe_run(p, i, i);
+		if (ret)
+			return ret;
 	}
-	p->step = "KVM_GET_SREGS";
-	if (ioctl(p->vcpu, KVM_GET_SREGS, &sregs) < 0)
-		return -errno;
-	sregs.cs.base = 0;
-	sregs.cs.selector = 0;
-	p->step = "KVM_SET_SREGS";
-	if (ioctl(p->vcpu, KVM_SET_SREGS, &sregs) < 0)
-		return -errno;
-	regs.rip = CODE_ADDR;
-	regs.rflags = 0x2;
-	p->step = "KVM_SET_REGS";
-	if (ioctl(p->vcpu, KVM_SET_REGS, &regs) < 0)
-		return -errno;
-	return 0;
-}
-
-static int probe_run(struct probe *p)
-{
-	const struct kvm_run *run = p->run;
-	unsigned char value;
-
-	p->step = "KVM_RUN";
-	if (ioctl(p->vcpu, KVM_RUN, 0) < 0)
-		return -errno;
-	p->step = "KVM_RUN exit";
-	if (run->exit_reason != KVM_EXIT_IO ||
-	    run->io.direction != KVM_EXIT_IO_OUT || run->io.port != 0x3f0 ||
-	    run->io.size != 1)
-		return -EPROTO;
-	value = *((const unsigned char *)run + run->io.data_offset);
-	if (value != 0x7b)
-		return -EPROTO;
 	return 0;
 }
 
 static void probe_release(struct probe *p)
 {
-	if (p->run)
-		munmap(p->run, p->run_size);
-	if (p->vcpu >= 0)
-		close(p->vcpu);
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (p->run[i])
+			munmap(p->run[i], p->run_size);
+		if (p->vcpu[i] >= 0)
+			close(p->vcpu[i]);
+	}
 	if (p->mem)
 		munmap(p->mem, GUEST_MEM);
 	if (p->vm >= 0)
@@ -142,19 +214,15 @@ static void probe_release(struct probe *p)
 int main(int argc, char **argv)
 {
 	const char *dev = argc > 1 ? argv[1] : "/dev/kvm";
-	struct probe p = { .kvm = -1, .vm = -1, .vcpu = -1 };
+	struct probe p = { .kvm = -1, .vm = -1, .vcpu = { -1, -1 } };
 	int ret;
 
-	ret = probe_vm(&p, dev);
-	if (!ret)
-		ret = probe_vcpu(&p);
-	if (!ret)
-		ret = probe_run(&p);
+	ret = probe(&p, dev);
 	if (ret)
 		fprintf(stderr, "kvm-probe: %s: %s failed: %s\n", dev, p.step,
 			strerror(-ret));
 	else
-		printf("kvm-probe: %s: a guest ran\n", dev);
+		printf("kvm-probe: %s: real-mode and 64-bit guests ran\n", dev);
 	probe_release(&p);
 	return ret ? 1 : 0;
 }
