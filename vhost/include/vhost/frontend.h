@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vhost-user front-end: drives one back-end over its UNIX socket and serves
+ * the back-end channel (SHMEM_MAP / SHMEM_UNMAP into shmem/ regions).
+ *
+ * Threading: each front-end runs one service thread, started when a
+ * connection is made and stopped by vhost_fe_destroy() or
+ * vhost_fe_reconnect(). It reads the back-end channel, turns SHMEM_MAP and
+ * SHMEM_UNMAP into shmem_map()/shmem_unmap() and watches the main socket for
+ * hang-up. The ops callbacks run on that thread; they must not call
+ * vhost_fe_reconnect() or vhost_fe_destroy() (they may set a flag or wake
+ * the owner's loop). All other vhost_fe_* calls may come from any thread;
+ * requests on the main socket are serialised by an internal lock.
+ *
+ * Errors are negative errno values; a back-end's bad reply is an error
+ * return and a log line, never an abort.
+ */
+#ifndef VHOST_FRONTEND_H
+#define VHOST_FRONTEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vhost/log.h"
+#include "vhost/proto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vhost_fe;
+struct shmem_region;
+
+/* Protocol features the front-end uses when the back-end offers them. */
+#define VHOST_FE_PROTOCOL_FEATURES					\
+	((1ull << VHOST_USER_PROTOCOL_F_MQ) |				\
+	 (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |			\
+	 (1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ) |			\
+	 (1ull << VHOST_USER_PROTOCOL_F_CONFIG) |			\
+	 (1ull << VHOST_USER_PROTOCOL_F_BACKEND_SEND_FD) |		\
+	 (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE) |			\
+	 (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |		\
+	 (1ull << VHOST_USER_PROTOCOL_F_SHMEM))
+
+#define VHOST_FE_MAX_MEM_REGIONS	32
+
+struct vhost_fe_ops {
+	/* The back-end hung up or broke the protocol. Once per connection. */
+	void (*disconnected)(void *opaque, struct vhost_fe *fe);
+	/* CONFIG_CHANGE_MSG: the device config space changed. */
+	void (*config_changed)(void *opaque, struct vhost_fe *fe);
+};
+
+struct vhost_fe_config {
+	const char *socket_path;
+	const char *name;		/* for log lines; may be NULL */
+	int connect_timeout_ms;		/* 0: 5000; retries while absent */
+	int reply_timeout_ms;		/* 0: 5000 */
+	uint64_t protocol_features;	/* 0: VHOST_FE_PROTOCOL_FEATURES */
+	const struct vhost_fe_ops *ops;	/* may be NULL */
+	void *opaque;
+	vhost_log_fn log;		/* may be NULL */
+	void *log_opaque;
+};
+
+/* One block of guest RAM backed by a shareable fd (memfd). */
+struct vhost_fe_mem_region {
+	uint64_t gpa;
+	uint64_t size;
+	void *hva;			/* where the owner mapped it */
+	int fd;				/* borrowed */
+	uint64_t fd_offset;
+};
+
+/* A virtqueue as the guest driver laid it out. */
+struct vhost_fe_vring {
+	uint32_t num;			/* queue size, a power of two */
+	uint32_t base;			/* first avail index, normally 0 */
+	uint64_t desc_gpa;
+	uint64_t avail_gpa;
+	uint64_t used_gpa;
+	int kick_fd;			/* borrowed eventfd (ioeventfd) */
+	int call_fd;			/* borrowed eventfd (irqfd); -1: none */
+};
+
+/*
+ * Connect (retrying ENOENT/ECONNREFUSED until the timeout) and negotiate:
+ * GET_FEATURES (VIRTIO_F_VERSION_1 required), GET/SET_PROTOCOL_FEATURES,
+ * GET_QUEUE_NUM (MQ), GET_MAX_MEM_SLOTS (CONFIGURE_MEM_SLOTS),
+ * SET_BACKEND_REQ_FD (BACKEND_REQ), SET_OWNER, GET_SHMEM_CONFIG (SHMEM).
+ */
+int vhost_fe_create(const struct vhost_fe_config *cfg, struct vhost_fe **out);
+/* Stop the thread and close the connection. Regions stay the owner's. */
+void vhost_fe_destroy(struct vhost_fe *fe);
+
+/*
+ * Drop the current connection (if any) and make a new one, negotiating
+ * again. Mappings made through the old connection stay until
+ * vhost_fe_reset(). Features, memory table and vrings must be sent again.
+ * -EPROTO if the new GET_SHMEM_CONFIG differs while regions are attached.
+ */
+int vhost_fe_reconnect(struct vhost_fe *fe);
+bool vhost_fe_connected(struct vhost_fe *fe);
+
+/* Virtio features the back-end offers (bit 30 removed). */
+uint64_t vhost_fe_device_features(const struct vhost_fe *fe);
+/* Protocol features in use on this connection. */
+uint64_t vhost_fe_protocol_features(const struct vhost_fe *fe);
+static inline bool vhost_fe_has(const struct vhost_fe *fe, unsigned int bit)
+{
+	return vhost_fe_protocol_features(fe) & (1ull << bit);
+}
+/* GET_QUEUE_NUM's answer, or 0 without MQ. */
+uint32_t vhost_fe_max_queues(const struct vhost_fe *fe);
+
+/*
+ * The validated GET_SHMEM_CONFIG answer: sizes[shmid], 0 = unused.
+ * Returns the number of regions, or -EOPNOTSUPP without SHMEM.
+ */
+int vhost_fe_shmem_config(const struct vhost_fe *fe,
+			  uint64_t sizes[VHOST_USER_MAX_SHMEM_REGIONS]);
+/*
+ * Check a GET_SHMEM_CONFIG payload: nregions <= 256, nregions equal to the
+ * non-zero entries, every size a page multiple and <= 1 TiB. 0 or -EPROTO
+ * with *why set to a static explanation.
+ */
+int vhost_fe_check_shmem_config(const struct vhost_user_shmem_config *c,
+				const char **why);
+
+/*
+ * Serve back-end mappings for @shmid in @r (created by the owner). The
+ * table has 256 fixed slots. -EEXIST if the slot is taken.
+ */
+int vhost_fe_attach_region(struct vhost_fe *fe, uint8_t shmid,
+			   struct shmem_region *r);
+/* Stop serving @shmid; returns the region (still the owner's) or NULL. */
+struct shmem_region *vhost_fe_detach_region(struct vhost_fe *fe,
+					    uint8_t shmid);
+
+/* SET_FEATURES with the driver's features (bit 30 added when in use). */
+int vhost_fe_set_features(struct vhost_fe *fe, uint64_t features);
+/*
+ * Send the guest memory table: SET_MEM_TABLE for up to 8 regions, else
+ * ADD_MEM_REG per region when CONFIGURE_MEM_SLOTS is in use. The table is
+ * kept to translate vring addresses.
+ */
+int vhost_fe_set_mem_table(struct vhost_fe *fe,
+			   const struct vhost_fe_mem_region *regions,
+			   unsigned int n);
+/*
+ * SET_VRING_NUM, SET_VRING_BASE, SET_VRING_ADDR (guest addresses translated
+ * through the memory table), SET_VRING_CALL, SET_VRING_KICK, then
+ * SET_VRING_ENABLE 1 when protocol features are in use.
+ */
+int vhost_fe_vring_start(struct vhost_fe *fe, unsigned int idx,
+			 const struct vhost_fe_vring *v);
+/* SET_VRING_ENABLE 0 (if in use) and GET_VRING_BASE. */
+int vhost_fe_vring_stop(struct vhost_fe *fe, unsigned int idx,
+			uint32_t *last_avail);
+/* GET_CONFIG / SET_CONFIG; -EOPNOTSUPP without CONFIG. len <= 256. */
+int vhost_fe_get_config(struct vhost_fe *fe, uint32_t offset, void *buf,
+			uint32_t len);
+int vhost_fe_set_config(struct vhost_fe *fe, uint32_t offset,
+			const void *buf, uint32_t len);
+/* SET_STATUS / GET_STATUS; -EOPNOTSUPP without STATUS. */
+int vhost_fe_set_status(struct vhost_fe *fe, uint8_t status);
+int vhost_fe_get_status(struct vhost_fe *fe, uint8_t *status);
+
+/*
+ * Device reset: RESET_DEVICE (RESET_OWNER for back-ends without
+ * RESET_DEVICE), then every mapping in every attached region is dropped
+ * (shmem_reset). Mappings are dropped even when the back-end is gone;
+ * the return value reports the message only.
+ */
+int vhost_fe_reset(struct vhost_fe *fe);
+
+/* Back-end channel counters, for logs and tests. */
+struct vhost_fe_stats {
+	uint64_t maps;		/* successful SHMEM_MAP */
+	uint64_t unmaps;	/* successful SHMEM_UNMAP */
+	uint64_t refused;	/* back-end requests answered with failure */
+};
+void vhost_fe_get_stats(struct vhost_fe *fe, struct vhost_fe_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VHOST_FRONTEND_H */

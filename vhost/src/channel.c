@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/* Front-end side of the back-end channel: SHMEM_MAP / SHMEM_UNMAP. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shmem/shmem.h"
+
+#include "channel.h"
+#include "wire.h"
+
+void vhost_shm_table_init(struct vhost_shm_table *t)
+{
+	pthread_mutex_init(&t->lock, NULL);
+	memset(t->regions, 0, sizeof(t->regions));
+}
+
+void vhost_shm_table_destroy(struct vhost_shm_table *t)
+{
+	pthread_mutex_destroy(&t->lock);
+}
+
+static int channel_reply(struct vhost_channel *ch,
+			 const struct vhost_user_hdr *req, int result)
+{
+	struct vhost_msg r;
+
+	if (!ch->reply_ack || !(req->flags & VHOST_USER_NEED_REPLY_MASK))
+		return 0;
+	vhost_msg_init(&r, req->request, VHOST_USER_REPLY_MASK, sizeof(r.p.u64));
+	/* 0 = success; failures carry the positive errno (non-zero). */
+	r.p.u64 = result < 0 ? (uint64_t)-result : 0;
+	return vhost_msg_send(ch->sock, &r);
+}
+
+static int channel_map(struct vhost_channel *ch, struct vhost_msg *m)
+{
+	const struct vhost_user_mmap *mm = &m->p.mmap;
+	struct shmem_region *r;
+	int fd = vhost_msg_take_fd(m, 0);
+	int ret;
+
+	if (mm->flags & ~VHOST_USER_FLAG_MAP_MASK) {
+		vlog_warn(ch->log, "SHMEM_MAP: unknown flag bits 0x%llx",
+			  (unsigned long long)mm->flags);
+		ret = -EINVAL;
+		goto out;
+	}
+	pthread_mutex_lock(&ch->shm->lock);
+	r = ch->shm->regions[mm->shmid];
+	if (!r) {
+		ret = -ENOENT;
+	} else {
+		ret = shmem_map(r, mm->shm_offset, mm->len, fd, mm->fd_offset,
+				mm->flags & VHOST_USER_FLAG_MAP_RW, ch->owner);
+	}
+	pthread_mutex_unlock(&ch->shm->lock);
+	if (ret)
+		vlog_warn(ch->log,
+			  "SHMEM_MAP shmid %u offset 0x%llx len 0x%llx fd_offset 0x%llx flags 0x%llx refused: %s",
+			  mm->shmid, (unsigned long long)mm->shm_offset,
+			  (unsigned long long)mm->len,
+			  (unsigned long long)mm->fd_offset,
+			  (unsigned long long)mm->flags,
+			  r ? strerror(-ret) : "no such shmid");
+out:
+	close(fd);
+	return ret;
+}
+
+static int channel_unmap(struct vhost_channel *ch, struct vhost_msg *m)
+{
+	const struct vhost_user_mmap *mm = &m->p.mmap;
+	struct shmem_region *r;
+	int ret;
+
+	pthread_mutex_lock(&ch->shm->lock);
+	r = ch->shm->regions[mm->shmid];
+	ret = r ? shmem_unmap(r, mm->shm_offset, mm->len) : -ENOENT;
+	pthread_mutex_unlock(&ch->shm->lock);
+	if (ret)
+		vlog_warn(ch->log,
+			  "SHMEM_UNMAP shmid %u offset 0x%llx len 0x%llx refused: %s",
+			  mm->shmid, (unsigned long long)mm->shm_offset,
+			  (unsigned long long)mm->len,
+			  r ? strerror(-ret) : "no such shmid");
+	return ret;
+}
+
+static int channel_dispatch(struct vhost_channel *ch, struct vhost_msg *m)
+{
+	switch (m->hdr.request) {
+	case VHOST_USER_BACKEND_SHMEM_MAP:
+		return channel_map(ch, m);
+	case VHOST_USER_BACKEND_SHMEM_UNMAP:
+		return channel_unmap(ch, m);
+	case VHOST_USER_BACKEND_CONFIG_CHANGE_MSG:
+		if (ch->config_changed)
+			ch->config_changed(ch->opaque);
+		return 0;
+	default:
+		vlog_warn(ch->log, "back-end request %u not supported",
+			  m->hdr.request);
+		return -EOPNOTSUPP;
+	}
+}
+
+int vhost_channel_serve_one(struct vhost_channel *ch, int timeout_ms)
+{
+	struct vhost_msg m;
+	int ret;
+
+	ret = vhost_msg_recv(ch->sock, &m, VHOST_MSG_BACKEND_REQ, 0, false,
+			     timeout_ms);
+	if (ret == -EBADMSG) {
+		vlog_warn(ch->log,
+			  "back-end %s (%u) malformed: size %u, %s, flags 0x%x",
+			  vhost_user_backend_request_name(m.hdr.request),
+			  m.hdr.request, m.hdr.size,
+			  "wrong fd count or header", m.hdr.flags);
+		__atomic_fetch_add(&ch->refused, 1, __ATOMIC_RELAXED);
+		return channel_reply(ch, &m.hdr, -EBADMSG);
+	}
+	if (ret) {
+		if (ret != -ECONNRESET)
+			vlog_err(ch->log, "back-end channel: %s", strerror(-ret));
+		return ret;
+	}
+	ret = channel_dispatch(ch, &m);
+	vhost_msg_close_fds(&m);
+	if (ret)
+		__atomic_fetch_add(&ch->refused, 1, __ATOMIC_RELAXED);
+	else if (m.hdr.request == VHOST_USER_BACKEND_SHMEM_MAP)
+		__atomic_fetch_add(&ch->maps, 1, __ATOMIC_RELAXED);
+	else if (m.hdr.request == VHOST_USER_BACKEND_SHMEM_UNMAP)
+		__atomic_fetch_add(&ch->unmaps, 1, __ATOMIC_RELAXED);
+	return channel_reply(ch, &m.hdr, ret);
+}

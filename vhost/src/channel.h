@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The front-end's end of the back-end channel: reads one back-end request,
+ * checks it, applies SHMEM_MAP / SHMEM_UNMAP to the attached shmem region
+ * and replies (only when REPLY_ACK is in use and NEED_REPLY is set,
+ * exactly once). Used by the front-end's service thread, and directly by
+ * the fuzz target and tests.
+ */
+#ifndef VHOST_CHANNEL_H
+#define VHOST_CHANNEL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "vhost/proto.h"
+
+struct shmem_region;
+
+/* shmid -> region, fixed size: pointers into it are never invalidated. */
+struct vhost_shm_table {
+	pthread_mutex_t lock;
+	struct shmem_region *regions[VHOST_USER_MAX_SHMEM_REGIONS];
+};
+
+struct vhost_channel {
+	int sock;
+	bool reply_ack;			/* REPLY_ACK negotiated */
+	uint64_t owner;			/* shmem owner tag of this connection */
+	struct vhost_shm_table *shm;
+	const struct vhost_logger *log;
+	void (*config_changed)(void *opaque);
+	void *opaque;
+	/* counters, updated by the serving thread only */
+	uint64_t maps, unmaps, refused;
+};
+
+void vhost_shm_table_init(struct vhost_shm_table *t);
+void vhost_shm_table_destroy(struct vhost_shm_table *t);
+
+/*
+ * Serve one request. @timeout_ms bounds the wait for the whole message.
+ * Returns 0 when the message was handled (even if refused), or a fatal
+ * -errno: the channel is unusable (-ECONNRESET: the back-end closed it).
+ */
+int vhost_channel_serve_one(struct vhost_channel *ch, int timeout_ms);
+
+#endif
