@@ -15,6 +15,10 @@
  * they may be called from any thread (typically a back-end channel thread).
  * vCPU threads never take it: the guest reaches the reservation through the
  * memory slot, and the kernel keeps its translations coherent with mmap().
+ * The fd checks of shmem_map() run before the lock is taken; the overlap
+ * check, the mmap() and the table update run under it, so two requests
+ * for the same range cannot both succeed. shmem_region_create() and
+ * shmem_region_destroy() must not race with any other call on the region.
  *
  * This module knows nothing of KVM or sockets: the hypervisor is reached
  * through struct shmem_hv_ops, and fds are borrowed from the caller.
@@ -82,9 +86,22 @@ struct shmem_mapping_info {
 	uint64_t owner;
 };
 
+/*
+ * Reserve the region and register it with hv_ops->slot_add (once).
+ * @cfg->name is copied (up to 31 characters). Errors: -EINVAL (size 0, not
+ * a page multiple or above SHMEM_REGION_MAX_SIZE; align not a power of two
+ * in [page size, SHMEM_REGION_MAX_SIZE]; gpa not page aligned; hv_ops
+ * without both callbacks), -EOVERFLOW (gpa + size wraps), -ENOMEM, or the
+ * error slot_add returned. On error nothing is left behind.
+ */
 int shmem_region_create(const struct shmem_region_config *cfg,
 			struct shmem_region **out);
-/* Unregister the slot, drop every mapping, release the reservation. */
+/*
+ * Unregister the slot (slot_remove, once), drop every mapping, release the
+ * reservation. If slot_remove fails the guest may still reach the range, so
+ * the reservation is kept (PROT_NONE, mappings dropped) rather than given
+ * back to the address space. NULL is ignored.
+ */
 void shmem_region_destroy(struct shmem_region *r);
 
 void *shmem_region_hva(const struct shmem_region *r);
@@ -96,22 +113,40 @@ uint64_t shmem_region_gpa(const struct shmem_region *r);
  * The fd is borrowed: the caller keeps ownership and may close it at once.
  * @owner is an opaque tag (e.g. one per back-end connection).
  *
- * Errors: -EINVAL (alignment, zero length, unknown flags, negative fd),
- * -EOVERFLOW (offset + len wraps), -ERANGE (beyond the region or the file),
- * -EACCES (RW on a read-only fd), -EEXIST (overlaps a live mapping),
- * -ENOMEM / -ENODEV / other (the kernel refused the mmap).
+ * Errors, in the order they are checked (each also logs one line naming
+ * the region and the offending values; docs/shmem.md has the full table):
+ *   -EINVAL     unknown flag bits; fd_offset, shm_offset or len not a
+ *               multiple of the page size; len 0
+ *   -EOVERFLOW  shm_offset + len wraps; fd_offset + len wraps or passes
+ *               the largest off_t
+ *   -ERANGE     shm_offset + len beyond the region
+ *   -EINVAL     negative fd
+ *   -EBADF      fd not open (or an O_PATH fd, refused by mmap)
+ *   -ENODEV     a directory, pipe or socket (or a file with no mmap)
+ *   -ERANGE     a regular file or memfd shorter than fd_offset + len
+ *   -EPERM      write-sealed memfd (RW; also RO where the kernel refuses)
+ *   -EEXIST     overlaps a live mapping
+ *   -EACCES     RW on a read-only fd, or a write-only fd (from mmap)
+ *   -ENOMEM     out of memory, or vm.max_map_count reached (from mmap)
+ *   other       any other refusal of the kernel's mmap()
+ * On any error the range, the table and the fd are as before.
  */
 int shmem_map(struct shmem_region *r, uint64_t shm_offset, uint64_t len,
 	      int fd, uint64_t fd_offset, uint64_t flags, uint64_t owner);
 
 /*
  * Remove the mapping that starts at @shm_offset and is exactly @len long.
- * Errors: -EINVAL (alignment, zero length), -EOVERFLOW, -ERANGE,
- * -ENOENT (not exactly one live mapping).
+ * Errors: -EINVAL (len 0, shm_offset or len not page aligned), -EOVERFLOW
+ * (shm_offset + len wraps), -ERANGE (beyond the region), -ENOENT (not
+ * exactly one live mapping), -ENOMEM (the kernel could not split the VMA,
+ * e.g. at vm.max_map_count; the mapping stays).
  */
 int shmem_unmap(struct shmem_region *r, uint64_t shm_offset, uint64_t len);
 
-/* Drop every mapping (device reset). Returns the number dropped. */
+/*
+ * Drop every mapping (device reset). Returns the number dropped; a mapping
+ * the kernel refuses to replace (logged) stays in the table.
+ */
 size_t shmem_reset(struct shmem_region *r);
 /* Drop every mapping tagged @owner. Returns the number dropped. */
 size_t shmem_drop_owner(struct shmem_region *r, uint64_t owner);
