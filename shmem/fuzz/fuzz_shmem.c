@@ -27,7 +27,7 @@
 #define OP_BYTES	8
 
 /* The fds a request may name; some are hostile on purpose. */
-enum { F_A, F_B, F_A_RO, F_SEALED, F_NEG, F_PIPE, NFILES };
+enum { F_A, F_B, F_A_RO, F_SEALED, F_FUTURE, F_NEG, F_PIPE, NFILES };
 
 struct file {
 	int fd;
@@ -91,8 +91,8 @@ static void add_file(int idx, int fd, uint64_t pages, uint8_t tag)
 }
 
 /*
- * Linux 6.7 and later map a write-sealed memfd read-only and shared; older
- * kernels refuse with EPERM. Ask this one.
+ * Linux 6.7 and later (and kernels with the change backported) map a
+ * write-sealed memfd read-only and shared; others refuse. Ask this one.
  */
 static bool sealed_ro_allowed(int fd)
 {
@@ -128,6 +128,12 @@ static void setup(void)
 	files[F_SEALED].rw_ok = true;
 	files[F_SEALED].sealed = true;
 	files[F_SEALED].ro_ok = sealed_ro_allowed(files[F_SEALED].fd);
+	/* Read-only mappings of it are fine; read-write ones are refused. */
+	add_file(F_FUTURE, make_memfd("f", 4, 0xe0), 4, 0xe0);
+	CHECK(fcntl(files[F_FUTURE].fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE) == 0);
+	files[F_FUTURE].rw_ok = true;
+	files[F_FUTURE].ro_ok = true;
+	files[F_FUTURE].sealed = true;
 	files[F_NEG].fd = -1;
 	CHECK(pipe2(p, O_CLOEXEC) == 0);
 	files[F_PIPE].fd = p[0];

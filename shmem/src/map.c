@@ -161,8 +161,9 @@ static int check_fd_file(struct shmem_region *r, int fd, uint64_t fd_off,
 	if (!(flags & SHMEM_MAP_RW) && !r->sealed_ro_refused)
 		return 0;
 	/*
-	 * The kernel refuses these too, but kernels before 6.12 do so only
-	 * after removing the old range, so they are refused here first.
+	 * The kernel refuses these too, but some kernels (Debian 12's 6.1 for
+	 * F_SEAL_FUTURE_WRITE) only after removing the old range: refuse
+	 * them here first.
 	 */
 	seals = fcntl(fd, F_GET_SEALS);
 	if (seals <= 0)
@@ -183,9 +184,10 @@ static int check_fd_file(struct shmem_region *r, int fd, uint64_t fd_off,
 }
 
 /*
- * Linux 6.7 and later map a write-sealed memfd read-only and shared;
- * earlier kernels refuse. Asked once per region, with a scratch memfd
- * mapped at an address of the kernel's choosing (nothing is replaced).
+ * Linux 6.7 and later (and kernels with that change backported, such as
+ * Debian 12's 6.1) map a write-sealed memfd read-only and shared; other
+ * kernels refuse. Asked once per region, with a scratch memfd mapped at an
+ * address of the kernel's choosing (nothing is replaced).
  */
 bool shm_kernel_refuses_sealed_ro(void)
 {
@@ -235,8 +237,9 @@ static int place(struct shmem_region *r, struct shm_node *n, int fd)
 		err = -EFAULT;
 	}
 	/*
-	 * Older kernels (before 6.12) remove the old range before a MAP_FIXED
-	 * mapping can still fail, leaving a hole any later mmap() could take.
+	 * Some kernels remove the old range before a MAP_FIXED mapping can
+	 * still fail, leaving a hole any later mmap() could take: Debian 12's
+	 * 6.1 does so for a memfd sealed with F_SEAL_FUTURE_WRITE (ENOMEM).
 	 * The range was PROT_NONE (no overlap), so putting PROT_NONE back
 	 * restores it exactly in every case.
 	 */

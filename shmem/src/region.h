@@ -25,8 +25,9 @@ struct shmem_region {
 	bool slot_added;
 	/*
 	 * This kernel refuses read-only shared mappings of write-sealed
-	 * memfds (before Linux 6.7). It does so only after removing the old
-	 * range on kernels before 6.12, so map() must refuse them up front.
+	 * memfds (kernels without the Linux 6.7 change that permits them).
+	 * A kernel may refuse only after removing the old range, so map()
+	 * then refuses them up front.
 	 */
 	bool sealed_ro_refused;
 	uint8_t shmid;

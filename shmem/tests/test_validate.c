@@ -234,8 +234,9 @@ Test(validate, write_sealed_memfd)
 }
 
 /*
- * Read-only is what a sealed file is for. Linux 6.7 and later map it;
- * older kernels refuse with EPERM, and then nothing may have changed.
+ * Read-only is what a sealed file is for. Linux 6.7 and later (and
+ * Debian 12's 6.1) map it; other kernels refuse with EPERM, and then
+ * nothing may have changed.
  */
 Test(validate, write_sealed_memfd_read_only)
 {
@@ -265,6 +266,20 @@ Test(validate, write_sealed_memfd_read_only_old_kernel)
 	REJECT(shmem_map(r, 0, PAGE, fd, 0, 0, 1), -EPERM, "sealed");
 	/* Not write-sealed: unaffected. */
 	cr_assert_eq(shmem_map(r, 0, PAGE, mfd, 0, 0, 1), 0);
+	close(fd);
+}
+
+/*
+ * F_SEAL_FUTURE_WRITE: Debian 12's kernel refuses a read-write MAP_FIXED
+ * mapping of it only after removing the old range; shmem refuses first.
+ */
+Test(validate, future_write_sealed_memfd)
+{
+	int fd = memfd_pattern("future", 2, 0x10);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE), 0);
+	REJECT(shmem_map(r, 0, PAGE, fd, 0, SHMEM_MAP_RW, 1), -EPERM, "sealed");
 	close(fd);
 }
 
