@@ -454,6 +454,8 @@ static int be_mmap_request(struct vhost_be *be, uint32_t request,
 	uint64_t reply = 0;
 	int ret;
 
+	if (be->chan < 0)
+		return -ENOTCONN;
 	if (request == VHOST_USER_BACKEND_SHMEM_MAP &&
 	    !be_pf(be, VHOST_USER_PROTOCOL_F_BACKEND_SEND_FD))
 		return -EOPNOTSUPP;
