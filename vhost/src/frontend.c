@@ -250,7 +250,8 @@ static void fe_chan_config_changed(void *opaque)
 
 static void fe_report_lost(struct vhost_fe *fe)
 {
-	__atomic_store_n(&fe->connected, false, __ATOMIC_SEQ_CST);
+	/* Whatever broke, the back-end must see the connection end too. */
+	fe_lost(fe);
 	if (__atomic_exchange_n(&fe->lost_reported, true, __ATOMIC_SEQ_CST))
 		return;
 	vlog_warn(&fe->log, "back-end disconnected");
