@@ -209,6 +209,31 @@ Test(frontend, memory_table_is_readable_by_backend)
 	close(fd);
 }
 
+Test(frontend, more_than_eight_ram_regions_go_out_with_add_mem_reg)
+{
+	struct vhost_fe_mem_region r[12];
+	uint8_t *ram;
+	int fd = guest_ram(12 * 0x10000, (void **)&ram);
+
+	connect_fe();
+	cr_assert(vhost_fe_has(fe, VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS));
+	for (unsigned int i = 0; i < 12; i++) {
+		r[i] = (struct vhost_fe_mem_region){ .gpa = 0x1000000 * i,
+			.size = 0x10000, .hva = ram + 0x10000 * i, .fd = fd,
+			.fd_offset = 0x10000 * i };
+		shmem_pattern_fill(ram + 0x10000 * i, 0x10000, i);
+	}
+	cr_assert_eq(vhost_fe_set_mem_table(fe, r, 12), 0);
+	expect("ok", "%s", "memcheck 0xb000000 0x10000 11");
+	expect("ok", "%s", "memcheck 0x0 0x10000 0");
+	/* Replaced by a smaller table: the old regions are removed first. */
+	cr_assert_eq(vhost_fe_set_mem_table(fe, r + 2, 9), 0);
+	expect("err not in guest memory", "%s", "memcheck 0x0 0x1000 0");
+	expect("ok", "%s", "memcheck 0x2000000 0x10000 2");
+	munmap(ram, 12 * 0x10000);
+	close(fd);
+}
+
 Test(frontend, map_lands_in_region_and_unmap_removes_it)
 {
 	uint8_t *hva = shmem_region_hva(region0);
