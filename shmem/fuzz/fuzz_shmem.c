@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "shmem/shmem.h"
+#include "region.h"	/* drops_range: how this kernel refuses */
 
 #define PAGES		64
 #define MAX_OPS		64
@@ -210,15 +211,20 @@ static int expect_map(uint64_t off, uint64_t len, const struct file *f,
 		return -ENODEV;
 	if (fd_off + len > f->pages * page)
 		return -ERANGE;
-	if ((flags & SHMEM_MAP_RW) && f->sealed)
-		return -EPERM;
-	if (!(flags & SHMEM_MAP_RW) && f->sealed && !f->ro_ok)
-		return -EPERM;
+	/* Seals are checked up front only where the kernel drops the range. */
+	if (region->drops_range && f->sealed) {
+		if (flags & SHMEM_MAP_RW)
+			return -EPERM;
+		if (!f->ro_ok)
+			return -EPERM;
+	}
 	if (model_overlaps(off / page, len / page))
 		return -EEXIST;
-	/* Left to the kernel's mmap(), which refuses before touching anything. */
+	/* Left to the kernel's mmap(). */
 	if ((flags & SHMEM_MAP_RW) && !f->rw_ok)
 		return -EACCES;
+	if (f->sealed && ((flags & SHMEM_MAP_RW) || !f->ro_ok))
+		return -EPERM;
 	return 0;
 }
 

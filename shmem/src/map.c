@@ -158,13 +158,15 @@ static int check_fd_file(struct shmem_region *r, int fd, uint64_t fd_off,
 			ULL(fd_off), ULL(len), fd, ULL(st.st_size));
 		return -ERANGE;
 	}
+	/*
+	 * The kernel refuses sealed mappings itself, but some kernels (Debian
+	 * 12's 6.1, for F_SEAL_FUTURE_WRITE) only after removing the old
+	 * range: on those, refuse them here first.
+	 */
+	if (!r->drops_range)
+		return 0;
 	if (!(flags & SHMEM_MAP_RW) && !r->sealed_ro_refused)
 		return 0;
-	/*
-	 * The kernel refuses these too, but some kernels (Debian 12's 6.1 for
-	 * F_SEAL_FUTURE_WRITE) only after removing the old range: refuse
-	 * them here first.
-	 */
 	seals = fcntl(fd, F_GET_SEALS);
 	if (seals <= 0)
 		return 0;
@@ -181,6 +183,50 @@ static int check_fd_file(struct shmem_region *r, int fd, uint64_t fd_off,
 		return -EPERM;
 	}
 	return 0;
+}
+
+/*
+ * Does a MAP_FIXED mmap() that the file's mmap hook refuses (a read-write
+ * mapping of an F_SEAL_FUTURE_WRITE memfd) leave the old range in place?
+ * Asked once per region in a scratch reservation of three pages. If the
+ * middle page became a hole, another thread may already own it: only the
+ * outer pages are given back. Any doubt counts as "drops".
+ */
+bool shm_kernel_drops_range(void)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	bool drops = true, hole = false;
+	unsigned char vec;
+	uint8_t *s;
+	void *p;
+	int fd;
+
+	s = mmap(NULL, 3 * page, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (s == MAP_FAILED)
+		return true;
+	fd = memfd_create("shmem-probe", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		goto unmap;
+	if (ftruncate(fd, (off_t)page) ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE))
+		goto close_fd;
+	p = mmap(s + page, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 fd, 0);
+	if (p == MAP_FAILED) {
+		hole = mincore(s + page, page, &vec) != 0;
+		drops = hole;
+	}
+close_fd:
+	close(fd);
+unmap:
+	if (hole) {
+		munmap(s, page);
+		munmap(s + 2 * page, page);
+	} else {
+		munmap(s, 3 * page);
+	}
+	return drops;
 }
 
 /*

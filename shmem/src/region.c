@@ -138,7 +138,8 @@ int shmem_region_create(const struct shmem_region_config *cfg,
 	ret = -pthread_mutex_init(&r->lock, NULL);
 	if (ret)
 		goto free_region;
-	r->sealed_ro_refused = shm_kernel_refuses_sealed_ro();
+	r->drops_range = shm_kernel_drops_range();
+	r->sealed_ro_refused = r->drops_range && shm_kernel_refuses_sealed_ro();
 	ret = reserve(r, cfg->size, cfg->align);
 	if (ret)
 		goto destroy_lock;

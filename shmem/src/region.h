@@ -24,10 +24,17 @@ struct shmem_region {
 	uint32_t slot;
 	bool slot_added;
 	/*
+	 * This kernel removes the old range before a MAP_FIXED mmap() can
+	 * still fail (Debian 12's 6.1 does, for sealed memfds). Then map()
+	 * checks memfd seals itself before mapping, so that a back-end
+	 * cannot open a hole in the reservation. Kernels that keep the range
+	 * refuse sealed mappings atomically, and the check is left to them.
+	 */
+	bool drops_range;
+	/*
 	 * This kernel refuses read-only shared mappings of write-sealed
 	 * memfds (kernels without the Linux 6.7 change that permits them).
-	 * A kernel may refuse only after removing the old range, so map()
-	 * then refuses them up front.
+	 * Only asked when drops_range is set.
 	 */
 	bool sealed_ro_refused;
 	uint8_t shmid;
@@ -46,7 +53,8 @@ void shm_log(const struct shmem_region *r, enum shmem_log_level level,
  */
 int shm_fill_none(struct shmem_region *r, uint64_t off, uint64_t len);
 
-/* Learn how this kernel treats write-sealed memfds; see sealed_ro_refused. */
+/* Learn how this kernel treats sealed memfds; see drops_range. */
+bool shm_kernel_drops_range(void);
 bool shm_kernel_refuses_sealed_ro(void);
 
 #endif /* SHMEM_REGION_H */
