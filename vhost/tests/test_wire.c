@@ -8,7 +8,11 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/time.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -376,4 +380,106 @@ Test(wire, send_to_a_closed_peer_fails_without_sigpipe)
 	vhost_msg_init(&m, VHOST_USER_SET_OWNER, 0, 0);
 	cr_assert_eq(vhost_msg_send(sv[0], &m), -EPIPE);
 	sv[1] = eventfd(0, EFD_CLOEXEC);
+}
+
+/* ---- EINTR and short writes ---- */
+
+static void on_alarm(int sig)
+{
+}
+
+struct slow_sender {
+	int sock;
+	const uint8_t *buf;
+	size_t len;
+};
+
+static void *slow_send(void *arg)
+{
+	struct slow_sender *s = arg;
+
+	for (size_t i = 0; i < s->len; i += 7) {
+		size_t n = s->len - i < 7 ? s->len - i : 7;
+
+		usleep(200);
+		if (write(s->sock, s->buf + i, n) != (ssize_t)n)
+			break;
+	}
+	return NULL;
+}
+
+Test(wire, interrupted_reads_and_trickled_bytes)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
+	struct itimerval it = { { 0, 100 }, { 0, 100 } };
+	struct vhost_msg m, r;
+	uint8_t wire[12 + 2056];
+	struct slow_sender s = { sv[0], wire, sizeof(wire) };
+	pthread_t th;
+
+	vhost_msg_init(&m, VHOST_USER_GET_SHMEM_CONFIG, VHOST_USER_REPLY_MASK,
+		       2056);
+	m.p.shmem.nregions = 1;
+	m.p.shmem.memory_sizes[255] = 1 << 20;
+	memcpy(wire, &m.hdr, 12);
+	memcpy(wire + 12, &m.p, 2056);
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	pthread_create(&th, NULL, slow_send, &s);
+	cr_assert_eq(vhost_msg_recv(sv[1], &r, VHOST_MSG_REPLY,
+				    VHOST_USER_GET_SHMEM_CONFIG, false, 20000), 0);
+	it = (struct itimerval){ 0 };
+	setitimer(ITIMER_REAL, &it, NULL);
+	pthread_join(th, NULL);
+	cr_assert_eq(r.p.shmem.memory_sizes[255], 1 << 20);
+}
+
+struct sender {
+	int sock;
+	struct vhost_msg *m;
+	int ret;
+};
+
+static void *send_thread(void *arg)
+{
+	struct sender *s = arg;
+
+	for (int i = 0; i < 50 && !s->ret; i++)
+		s->ret = vhost_msg_send(s->sock, s->m);
+	return NULL;
+}
+
+Test(wire, short_writes_on_a_full_socket)
+{
+	int small = 1024, fl = fcntl(sv[0], F_GETFL);
+	int efd = eventfd(0, EFD_CLOEXEC);
+	struct vhost_msg m, r;
+	struct sender s = { sv[0], &m, 0 };
+	pthread_t th;
+
+	/* A tiny non-blocking send buffer: sendmsg takes part of the
+	 * message, then says EAGAIN until the reader drains it. */
+	cr_assert_eq(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small,
+				sizeof(small)), 0);
+	cr_assert_eq(setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small,
+				sizeof(small)), 0);
+	cr_assert_eq(fcntl(sv[0], F_SETFL, fl | O_NONBLOCK), 0);
+	vhost_msg_init(&m, VHOST_USER_GET_SHMEM_CONFIG, VHOST_USER_REPLY_MASK,
+		       2056);
+	for (unsigned int i = 0; i < 256; i++)
+		m.p.shmem.memory_sizes[i] = i * 4096ull;
+	m.p.shmem.nregions = 255;
+	m.fds[0] = efd;
+	m.nfds = 0;
+	pthread_create(&th, NULL, send_thread, &s);
+	usleep(20000);		/* let the sender fill the buffer */
+	for (int i = 0; i < 50; i++) {
+		cr_assert_eq(vhost_msg_recv(sv[1], &r, VHOST_MSG_REPLY,
+					    VHOST_USER_GET_SHMEM_CONFIG, false,
+					    5000), 0, "message %d", i);
+		cr_assert_eq(memcmp(&r.p, &m.p, 2056), 0);
+	}
+	pthread_join(th, NULL);
+	cr_assert_eq(s.ret, 0);
+	close(efd);
 }
