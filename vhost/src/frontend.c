@@ -36,6 +36,7 @@ struct vhost_fe {
 	bool thread_running;
 	bool connected;			/* atomic */
 	bool lost_reported;		/* atomic */
+	bool stopping;			/* atomic: closing on purpose */
 
 	uint64_t offered_features;
 	uint64_t protocol_features;
@@ -252,7 +253,8 @@ static void fe_report_lost(struct vhost_fe *fe)
 {
 	/* Whatever broke, the back-end must see the connection end too. */
 	fe_lost(fe);
-	if (__atomic_exchange_n(&fe->lost_reported, true, __ATOMIC_SEQ_CST))
+	if (__atomic_exchange_n(&fe->lost_reported, true, __ATOMIC_SEQ_CST) ||
+	    __atomic_load_n(&fe->stopping, __ATOMIC_SEQ_CST))
 		return;
 	vlog_warn(&fe->log, "back-end disconnected");
 	if (fe->cfg.ops && fe->cfg.ops->disconnected)
@@ -418,6 +420,7 @@ static void fe_close_connection(struct vhost_fe *fe)
 	if (fe->thread_running) {
 		uint64_t one = 1;
 
+		__atomic_store_n(&fe->stopping, true, __ATOMIC_SEQ_CST);
 		if (write(fe->stop_fd, &one, sizeof(one)) != sizeof(one))
 			vlog_err(&fe->log, "cannot stop the service thread");
 		if (fe->chan_sock >= 0)
@@ -435,6 +438,7 @@ static void fe_close_connection(struct vhost_fe *fe)
 	fe->chan_sock = -1;
 	fe->sock = -1;
 	fe->nmem_added = 0;
+	__atomic_store_n(&fe->stopping, false, __ATOMIC_SEQ_CST);
 }
 
 static int fe_open_connection(struct vhost_fe *fe)
