@@ -6,8 +6,10 @@
  *   ours:  shmem_map(RW, 4 KiB)             then shmem_unmap()
  *   floor: mmap(MAP_FIXED|MAP_SHARED, fd)   then mmap(PROT_NONE, MAP_FIXED)
  *
- * at the same addresses, interleaved sample by sample, with 1, 1,000,
- * 10,000 and 100,000 live mappings in the region. The live mappings come
+ * at the same addresses, with 1, 1,000, 10,000 and 100,000 live mappings.
+ * Each size has its own region, all four exist at once, and samples go
+ * round-robin over sizes and alternate ours/floor, so that a noisy shared
+ * machine disturbs every column alike. The live mappings come
  * from one memfd with fd_offset == shm_offset so the kernel merges them
  * (vm.max_map_count would not allow 100,000 separate VMAs); the table
  * still holds every one of them. Then 1,000,000 map/unmap cycles with open
@@ -33,8 +35,8 @@ struct bench {
 	struct shmem_region *r;
 	uint8_t *base;
 	uint64_t page;
-	int live_fd;		/* the live mappings' file */
-	int fd;			/* the measured mapping's file */
+	int live_fd;		/* the live mappings' file (shared) */
+	int fd;			/* the measured mapping's file (shared) */
 	uint64_t live;
 };
 
@@ -163,34 +165,68 @@ static void print_row(uint64_t live, const char *op, double *ours, double *floor
 		*p50_out = o50;
 }
 
-static int run_size(struct bench *b, uint64_t live, size_t n, struct series *ours,
-		    struct series *floor, double *both_p50)
+#define NSIZES	4
+
+/* xorshift64: a fixed, cheap sequence for the sampling order. */
+static uint64_t next_rand(void)
+{
+	static uint64_t x = 0x9e3779b97f4a7c15ULL;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return x;
+}
+
+/*
+ * One sample of every size, ours and floor. The order is random, so that
+ * periodic work in the kernel (RCU, slab refills) falls on both alike.
+ */
+static int sample_all(struct bench *b, size_t i, struct series *ours,
+		      struct series *floor)
+{
+	uint64_t rnd = next_rand();
+	int ret = 0;
+
+	for (size_t k = 0; k < NSIZES && !ret; k++) {
+		size_t j = (rnd + k) % NSIZES;
+
+		if ((rnd >> (8 + k)) & 1)
+			ret = sample_ours(&b[j], i, &ours[j]) ?:
+			      sample_floor(&b[j], i, &floor[j]);
+		else
+			ret = sample_floor(&b[j], i, &floor[j]) ?:
+			      sample_ours(&b[j], i, &ours[j]);
+	}
+	return ret;
+}
+
+static int run_sizes(struct bench *b, size_t n, struct series *ours,
+		     struct series *floor)
 {
 	size_t warm = n / 10;
+	double p50[2][NSIZES];
 	int ret;
 
-	ret = grow_live(b, live);
-	if (ret)
-		return ret;
 	for (size_t i = 0; i < warm + n; i++) {
-		size_t k = i < warm ? i : i - warm;
-
-		/* Alternate who goes first, so drift hits both alike. */
-		if (i & 1) {
-			ret = sample_ours(b, k, ours) ?: sample_floor(b, k, floor);
-		} else {
-			ret = sample_floor(b, k, floor) ?: sample_ours(b, k, ours);
-		}
+		ret = sample_all(b, i < warm ? i : i - warm, ours, floor);
 		if (ret) {
 			fprintf(stderr, "bench_shmem: sample: %s\n", strerror(-ret));
 			return ret;
 		}
 	}
-	if (shmem_count(b->r) != live)
-		return -EPROTO;
-	print_row(live, "map", ours->map, floor->map, n, NULL);
-	print_row(live, "unmap", ours->unmap, floor->unmap, n, NULL);
-	print_row(live, "map+unmap", ours->both, floor->both, n, both_p50);
+	for (size_t j = 0; j < NSIZES; j++) {
+		if (shmem_count(b[j].r) != b[j].live)
+			return -EPROTO;
+		print_row(b[j].live, "map", ours[j].map, floor[j].map, n, NULL);
+		print_row(b[j].live, "unmap", ours[j].unmap, floor[j].unmap, n, NULL);
+		print_row(b[j].live, "map+unmap", ours[j].both, floor[j].both, n,
+			  &p50[0][j]);
+		p50[1][j] = pct(floor[j].both, n, 0.50);
+	}
+	printf("\nflatness, map+unmap p50 with %llu live / with 1 live: ours %.2fx, floor %.2fx\n",
+	       (unsigned long long)b[NSIZES - 1].live, p50[0][NSIZES - 1] / p50[0][0],
+	       p50[1][NSIZES - 1] / p50[1][0]);
 	return 0;
 }
 
@@ -221,23 +257,18 @@ static int cycles(struct bench *b, unsigned long count)
 	return 0;
 }
 
-static int setup(struct bench *b)
+static int setup(struct bench *b, uint64_t live, int live_fd, int fd)
 {
 	struct shmem_region_config cfg = { .name = "bench" };
 
 	b->page = (uint64_t)sysconf(_SC_PAGESIZE);
+	b->live_fd = live_fd;
+	b->fd = fd;
 	cfg.size = (MAX_LIVE + 1 + SLOTS) * b->page;
 	if (shmem_region_create(&cfg, &b->r))
 		return -1;
 	b->base = shmem_region_hva(b->r);
-	b->live_fd = memfd_create("bench-live", MFD_CLOEXEC);
-	b->fd = memfd_create("bench", MFD_CLOEXEC);
-	if (b->live_fd < 0 || b->fd < 0)
-		return -1;
-	if (ftruncate(b->live_fd, (off_t)(MAX_LIVE * b->page)) ||
-	    ftruncate(b->fd, (off_t)b->page))
-		return -1;
-	return 0;
+	return grow_live(b, live);
 }
 
 static void series_free(struct series *s)
@@ -257,39 +288,46 @@ static int series_alloc(struct series *s, size_t n)
 
 int main(int argc, char **argv)
 {
-	static const uint64_t sizes[] = { 1, 1000, 10000, MAX_LIVE };
+	static const uint64_t sizes[NSIZES] = { 1, 1000, 10000, MAX_LIVE };
 	size_t n = argc > 1 ? strtoul(argv[1], NULL, 0) : 20000;
 	unsigned long count = argc > 2 ? strtoul(argv[2], NULL, 0) : 1000000;
-	struct series ours = { 0 }, floor = { 0 };
-	struct bench b = { 0 };
-	double first = 0, last = 0;
-	int ret = 1;
+	struct series ours[NSIZES] = { 0 }, floor[NSIZES] = { 0 };
+	struct bench b[NSIZES] = { 0 };
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	int live_fd, fd, ret = 1;
 
-	if (n < 100 || setup(&b) || series_alloc(&ours, n) ||
-	    series_alloc(&floor, n)) {
+	live_fd = memfd_create("bench-live", MFD_CLOEXEC);
+	fd = memfd_create("bench", MFD_CLOEXEC);
+	if (n < 100 || live_fd < 0 || fd < 0 ||
+	    ftruncate(live_fd, (off_t)(MAX_LIVE * page)) || ftruncate(fd, (off_t)page)) {
 		fprintf(stderr, "bench_shmem: setup failed\n");
 		goto out;
+	}
+	for (size_t j = 0; j < NSIZES; j++) {
+		if (setup(&b[j], sizes[j], live_fd, fd) || series_alloc(&ours[j], n) ||
+		    series_alloc(&floor[j], n)) {
+			fprintf(stderr, "bench_shmem: setup failed\n");
+			goto out;
+		}
 	}
 	printf("map/unmap of one 4 KiB RW page, %zu samples per size, times in us\n\n", n);
 	printf("| live | op | ours p50 | ours p99 | floor p50 | floor p99 | p50 ours/floor | p99 ours/floor |\n");
 	printf("|---:|---|---:|---:|---:|---:|---:|---:|\n");
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		if (run_size(&b, sizes[i], n, &ours, &floor, i ? &last : &first))
-			goto out;
-	}
-	printf("\nflatness: map+unmap p50 with %llu live / with 1 live = %.2fx\n",
-	       (unsigned long long)MAX_LIVE, last / first);
-	if (cycles(&b, count))
+	if (run_sizes(b, n, ours, floor))
+		goto out;
+	if (cycles(&b[NSIZES - 1], count))
 		goto out;
 	ret = 0;
 out:
-	series_free(&ours);
-	series_free(&floor);
-	if (b.r)
-		shmem_region_destroy(b.r);
-	if (b.live_fd > 0)
-		close(b.live_fd);
-	if (b.fd > 0)
-		close(b.fd);
+	for (size_t j = 0; j < NSIZES; j++) {
+		series_free(&ours[j]);
+		series_free(&floor[j]);
+		if (b[j].r)
+			shmem_region_destroy(b[j].r);
+	}
+	if (live_fd >= 0)
+		close(live_fd);
+	if (fd >= 0)
+		close(fd);
 	return ret;
 }

@@ -257,15 +257,6 @@ out:
 	return refused;
 }
 
-/* With the lock held: does [off, off + len) meet a live mapping? */
-static struct shm_node *find_overlap(struct shmem_region *r, uint64_t off,
-				     uint64_t len)
-{
-	struct shm_node *n = shm_tree_floor(&r->tree, off + len - 1);
-
-	return n && n->start + n->len > off ? n : NULL;
-}
-
 /* With the lock held: the mmap itself, undone completely on failure. */
 static int place(struct shmem_region *r, struct shm_node *n, int fd)
 {
@@ -310,15 +301,19 @@ int shmem_map(struct shmem_region *r, uint64_t shm_offset, uint64_t len,
 	ret = check_fd_file(r, fd, fd_offset, len, flags);
 	if (ret)
 		return ret;
-	n = calloc(1, sizeof(*n));
+	n = malloc(sizeof(*n));
 	if (!n)
 		return -ENOMEM;
 	*n = (struct shm_node){ .start = shm_offset, .len = len,
 				.fd_offset = fd_offset, .flags = flags,
 				.owner = owner };
 
+	/*
+	 * The overlap check and the insertion are one tree descent; the
+	 * entry is taken out again if the kernel refuses the mmap().
+	 */
 	pthread_mutex_lock(&r->lock);
-	old = find_overlap(r, shm_offset, len);
+	old = shm_tree_insert_disjoint(&r->tree, n);
 	if (old) {
 		shm_log(r, SHMEM_LOG_WARN,
 			"map: shm_offset 0x%llx len 0x%llx overlaps the mapping at 0x%llx len 0x%llx",
@@ -327,9 +322,10 @@ int shmem_map(struct shmem_region *r, uint64_t shm_offset, uint64_t len,
 		goto unlock;
 	}
 	ret = place(r, n, fd);
-	if (ret)
+	if (ret) {
+		shm_tree_remove(&r->tree, n);
 		goto unlock;
-	shm_tree_insert(&r->tree, n);
+	}
 	n = NULL;
 unlock:
 	pthread_mutex_unlock(&r->lock);

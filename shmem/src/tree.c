@@ -79,6 +79,43 @@ void shm_tree_insert(struct shm_tree *t, struct shm_node *n)
 	t->bytes += n->len;
 }
 
+static struct shm_node *insert_disjoint(struct shm_node *root,
+					struct shm_node *n,
+					struct shm_node **clash)
+{
+	if (!root)
+		return n;
+	if (n->start < root->start) {
+		if (n->start + n->len > root->start) {
+			*clash = root;
+			return root;
+		}
+		root->left = insert_disjoint(root->left, n, clash);
+	} else {
+		if (root->start + root->len > n->start) {
+			*clash = root;
+			return root;
+		}
+		root->right = insert_disjoint(root->right, n, clash);
+	}
+	return *clash ? root : rebalance(root);
+}
+
+struct shm_node *shm_tree_insert_disjoint(struct shm_tree *t, struct shm_node *n)
+{
+	struct shm_node *clash = NULL;
+
+	n->left = NULL;
+	n->right = NULL;
+	n->height = 1;
+	t->root = insert_disjoint(t->root, n, &clash);
+	if (clash)
+		return clash;
+	t->count++;
+	t->bytes += n->len;
+	return NULL;
+}
+
 /* Unlink the smallest node of @root into *@min; return the new subtree. */
 static struct shm_node *remove_min(struct shm_node *root,
 				   struct shm_node **min)

@@ -15,15 +15,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* What a descent reads comes first, so it usually shares one cache line. */
 struct shm_node {
 	uint64_t start;		/* shm_offset */
 	uint64_t len;
-	uint64_t fd_offset;
-	uint64_t flags;
-	uint64_t owner;
 	struct shm_node *left;
 	struct shm_node *right;
 	int height;
+	uint64_t fd_offset;
+	uint64_t flags;
+	uint64_t owner;
 };
 
 struct shm_tree {
@@ -34,6 +35,12 @@ struct shm_tree {
 
 /* Insert @n; its start must not be in the tree yet. */
 void shm_tree_insert(struct shm_tree *t, struct shm_node *n);
+/*
+ * Insert @n unless [start, start + len) meets a node already in the tree;
+ * then return that node and leave the tree as it was. One descent: the
+ * only nodes that can meet @n, its in-order neighbours, lie on its path.
+ */
+struct shm_node *shm_tree_insert_disjoint(struct shm_tree *t, struct shm_node *n);
 /* Unlink @n, which must be in the tree. The node is not freed. */
 void shm_tree_remove(struct shm_tree *t, struct shm_node *n);
 

@@ -112,3 +112,53 @@ Test(tree, sequential_stays_balanced)
 	cr_assert_eq(shm_tree_first(&t), &nodes[1]);
 	cr_assert_eq(shm_tree_floor(&t, 4096 * 50000 + 17), &nodes[49999]);
 }
+
+/*
+ * Interval insertion: a node is inserted exactly when no live node meets
+ * its range, and the clash reported is a node that does meet it.
+ */
+Test(tree, insert_disjoint_against_model)
+{
+	static struct shm_node *cover[KEYS + 8];	/* key -> covering node */
+	struct shm_tree t = { 0 };
+	size_t live = 0, count;
+
+	srand(777);
+	for (int step = 0; step < 20000; step++) {
+		uint64_t k = (uint64_t)rand() % KEYS, len = 1 + (uint64_t)rand() % 6;
+		struct shm_node *hit = NULL, *n, *clash;
+
+		for (uint64_t j = k; j < k + len && !hit; j++)
+			hit = cover[j];
+		if (hit && rand() % 2 && hit == model[hit->start]) {
+			for (uint64_t j = hit->start; j < hit->start + hit->len; j++)
+				cover[j] = NULL;
+			shm_tree_remove(&t, hit);
+			model[hit->start] = NULL;
+			free(hit);
+			live--;
+			continue;
+		}
+		n = calloc(1, sizeof(*n));
+		n->start = k;
+		n->len = len;
+		clash = shm_tree_insert_disjoint(&t, n);
+		if (hit) {
+			cr_assert_not_null(clash, "[%lu, +%lu) overlaps", (unsigned long)k,
+					   (unsigned long)len);
+			cr_assert(clash->start < k + len && k < clash->start + clash->len);
+			free(n);
+		} else {
+			cr_assert_null(clash);
+			for (uint64_t j = k; j < k + len; j++)
+				cover[j] = n;
+			model[k] = n;
+			live++;
+		}
+		count = 0;
+		check(t.root, 0, KEYS, &count);
+		cr_assert_eq(count, live);
+		cr_assert_eq(t.count, live);
+	}
+	shm_tree_clear(&t, release);
+}
