@@ -164,6 +164,7 @@ struct vhost_user_mmap {
 	uint64_t flags;
 };
 
+#ifndef __cplusplus
 _Static_assert(sizeof(struct vhost_user_hdr) == 12, "header");
 _Static_assert(sizeof(struct vhost_user_vring_addr) == 40, "vring addr");
 _Static_assert(sizeof(struct vhost_user_mem_table) == 8 + 8 * 32, "mem table");
@@ -171,6 +172,7 @@ _Static_assert(sizeof(struct vhost_user_mem_reg) == 40, "mem reg");
 _Static_assert(sizeof(struct vhost_user_config) == 12 + 256, "config");
 _Static_assert(sizeof(struct vhost_user_shmem_config) == 2056, "shmem config");
 _Static_assert(sizeof(struct vhost_user_mmap) == 40, "mmap");
+#endif
 
 /* Largest payload any request we know may carry. */
 #define VHOST_USER_MAX_PAYLOAD	sizeof(struct vhost_user_shmem_config)
