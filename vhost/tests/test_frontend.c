@@ -188,6 +188,29 @@ Test(frontend, config_space)
 	/* Out of range: the back-end answers with an empty payload. */
 	cr_assert_eq(vhost_fe_get_config(fe, 6, buf, 8), -EIO);
 	cr_assert(vhost_fe_connected(fe));
+	/* The example's config space is read-only: SET_CONFIG is nacked. */
+	cr_assert_eq(vhost_fe_set_config(fe, 0, "x", 1), -EIO);
+	cr_assert(vhost_fe_connected(fe));
+	/* STATUS is not asked for by default. */
+	cr_assert_eq(vhost_fe_set_status(fe, 1), -EOPNOTSUPP);
+}
+
+Test(frontend, status_when_asked_for)
+{
+	struct vhost_fe_config c = fe_cfg();
+	uint8_t st = 0;
+
+	c.protocol_features = VHOST_FE_PROTOCOL_FEATURES |
+			      (1ull << VHOST_USER_PROTOCOL_F_STATUS);
+	start_backend(NULL);
+	cr_assert_eq(vhost_fe_create(&c, &fe), 0);
+	cr_assert(vhost_fe_has(fe, VHOST_USER_PROTOCOL_F_STATUS));
+	cr_assert_eq(vhost_fe_set_status(fe, 0xf), 0);
+	cr_assert_eq(vhost_fe_get_status(fe, &st), 0);
+	cr_assert_eq(st, 0xf);
+	cr_assert_eq(vhost_fe_reset(fe), 0);
+	cr_assert_eq(vhost_fe_get_status(fe, &st), 0);
+	cr_assert_eq(st, 0, "reset clears the status");
 }
 
 Test(frontend, memory_table_is_readable_by_backend)
