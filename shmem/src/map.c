@@ -103,7 +103,7 @@ static int check_request(struct shmem_region *r, uint64_t off, uint64_t len,
 static void explain_refusal(struct shmem_region *r, const struct shm_node *n,
 			    int fd, int err)
 {
-	int fl = fcntl(fd, F_GETFL);
+	int fl = fcntl(fd, F_GETFL), seals;
 
 	if (err == -EBADF && (fl < 0 || (fl & O_PATH))) {
 		shm_log(r, SHMEM_LOG_WARN, "map: fd %d is not an open file (O_PATH)", fd);
@@ -120,7 +120,8 @@ static void explain_refusal(struct shmem_region *r, const struct shm_node *n,
 			fd, ULL(n->start));
 		return;
 	}
-	if (err == -EPERM && fcntl(fd, F_GET_SEALS) > 0) {
+	seals = err == -EPERM ? fcntl(fd, F_GET_SEALS) : -1;
+	if (seals > 0 && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))) {
 		shm_log(r, SHMEM_LOG_WARN,
 			"map: fd %d is sealed against this mapping at shm_offset 0x%llx",
 			fd, ULL(n->start));
