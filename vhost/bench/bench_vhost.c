@@ -8,11 +8,15 @@
  * two mmap calls. Blocks of both alternate so they share the machine's
  * noise. Prints median and p99 per pair and their ratio.
  *
- * usage: bench_vhost [PAIRS] [MAP_BYTES]   (defaults 100000, 4096)
+ * usage: bench_vhost [PAIRS] [MAP_BYTES] [split|same]
+ *   defaults 100000, 4096, split: back-end on CPU 0, front-end threads on
+ *   CPU 1 (every hop crosses CPUs); same: all on CPU 0.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +31,9 @@
 #include "vhost/backend.h"
 #include "vhost/frontend.h"
 
-#define BLOCK	5000
+#define BLOCK	100
+
+static int fe_cpu;	/* CPU of the front-end's threads; the back-end's is 0 */
 
 struct msg52 {
 	struct vhost_user_hdr h;
@@ -45,6 +51,19 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Pin the calling thread (and what it creates later) to @cpu, so the
+ * back-end and both serving threads sit on the same CPUs in both runs.
+ */
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
 }
 
 static void die(const char *what, int err)
@@ -217,8 +236,8 @@ static void backend_main(int listen_fd, int go_fd, int floor_sock,
 	}
 	stats(vh, pairs, &m1, &p1);
 	stats(fl, pairs, &m2, &p2);
-	printf("bench_vhost: %zu pairs of SHMEM_MAP+ack / SHMEM_UNMAP+ack, %llu-byte mapping\n",
-	       pairs, (unsigned long long)len);
+	printf("bench_vhost: %zu pairs of SHMEM_MAP+ack / SHMEM_UNMAP+ack, %llu-byte mapping, back-end on CPU 0, front-end on CPU %d\n",
+	       pairs, (unsigned long long)len, fe_cpu);
 	printf("| path | median per pair (us) | p99 per pair (us) |\n");
 	printf("|---|---|---|\n");
 	printf("| back-end -> front-end -> shmem | %.2f | %.2f |\n", m1, p1);
@@ -232,6 +251,7 @@ static void backend_main(int listen_fd, int go_fd, int floor_sock,
 int main(int argc, char **argv)
 {
 	size_t pairs = argc > 1 ? strtoull(argv[1], NULL, 0) : 100000;
+	bool same = argc > 3 && !strcmp(argv[3], "same");
 	uint64_t len = argc > 2 ? strtoull(argv[2], NULL, 0) : 4096;
 	struct shmem_region_config rc = { .size = 64ull << 20, .name = "bench" };
 	char path[] = "/tmp/bench_vhost-XXXXXX";
@@ -245,7 +265,8 @@ int main(int argc, char **argv)
 	pid_t pid;
 
 	if (!pairs || !len || len % 4096 || len > rc.size)
-		die("usage: bench_vhost [PAIRS] [MAP_BYTES]", EINVAL);
+		die("usage: bench_vhost [PAIRS] [MAP_BYTES] [split|same]", EINVAL);
+	fe_cpu = !same && sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : 0;
 	if (!mkdtemp(path))
 		die("mkdtemp", errno);
 	snprintf(sock, sizeof(sock), "%s/s", path);
@@ -257,8 +278,11 @@ int main(int argc, char **argv)
 	pid = fork();
 	if (pid == 0) {
 		close(fsv[1]);
+		pin(0);
 		backend_main(lfd, go[0], fsv[0], pairs, len);
 	}
+	/* Back-end on CPU 0, front-end threads on the last CPU. */
+	pin(fe_cpu);
 	close(fsv[0]);
 	close(lfd);
 
