@@ -62,9 +62,14 @@ static void setup(void)
 	fds_before = fd_count();
 }
 
-static void teardown(void)
+/* Called at the end of every test: an assertion in .fini is not counted. */
+static void no_fd_leaked(void)
 {
 	cr_assert_eq(fd_count(), fds_before, "an fd leaked");
+}
+
+static void teardown(void)
+{
 	close(memfd);
 	shmem_region_destroy(region);
 	vhost_shm_table_destroy(&table);
@@ -144,6 +149,7 @@ Test(channel, valid_map_and_unmap)
 	cr_assert_eq(unmap_req(pg, 2 * pg, 2), 0);
 	cr_assert_eq(shmem_count(region), 0);
 	cr_assert_eq(ch.unmaps, 1);
+	no_fd_leaked();
 }
 
 Test(channel, invalid_maps_get_one_failure_reply_each)
@@ -172,6 +178,7 @@ Test(channel, invalid_maps_get_one_failure_reply_each)
 	cr_assert_neq(unmap_req(0, 2 * pg, 2), 0, "not the whole mapping");
 	cr_assert_neq(unmap_req(0, pg, 9), 0, "unknown shmid");
 	cr_assert_eq(shmem_count(region), 1);
+	no_fd_leaked();
 }
 
 Test(channel, no_reply_without_need_reply_or_reply_ack)
@@ -195,6 +202,7 @@ Test(channel, no_reply_without_need_reply_or_reply_ack)
 		 sizeof(mm), NULL, 0);
 	cr_assert_eq(vhost_channel_serve_one(&ch, 1000), 0);
 	cr_assert_not(reply_pending());
+	no_fd_leaked();
 }
 
 Test(channel, unknown_request_and_config_change)
@@ -216,6 +224,7 @@ Test(channel, unknown_request_and_config_change)
 				    1000), 0);
 	cr_assert_eq(r.p.u64, 0);
 	cr_assert_eq(config_changes, 1);
+	no_fd_leaked();
 }
 
 Test(channel, framing_errors_end_the_channel)
@@ -228,10 +237,12 @@ Test(channel, framing_errors_end_the_channel)
 	/* Half a header, then silence: the wait is bounded. */
 	cr_assert_eq(write(sv[0], &h, 5), 5);
 	cr_assert_eq(vhost_channel_serve_one(&ch, 100), -ETIMEDOUT);
+	no_fd_leaked();
 }
 
 Test(channel, peer_closing_is_reported)
 {
 	shutdown(sv[0], SHUT_WR);
 	cr_assert_eq(vhost_channel_serve_one(&ch, 1000), -ECONNRESET);
+	no_fd_leaked();
 }
