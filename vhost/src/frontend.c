@@ -583,6 +583,12 @@ int vhost_fe_attach_region(struct vhost_fe *fe, uint8_t shmid,
 
 	if (!r)
 		return -EINVAL;
+	/* With GET_SHMEM_CONFIG, only announced regions of the announced size. */
+	if (fe->have_shm_config && !fe->shm_config.memory_sizes[shmid])
+		return -ENOENT;
+	if (fe->have_shm_config &&
+	    fe->shm_config.memory_sizes[shmid] != shmem_region_size(r))
+		return -EINVAL;
 	pthread_mutex_lock(&fe->shm.lock);
 	if (fe->shm.regions[shmid])
 		ret = -EEXIST;

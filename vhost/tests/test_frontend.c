@@ -171,6 +171,13 @@ Test(frontend, negotiation)
 	cr_assert_eq(sizes[1], 0);
 	cr_assert_eq(vhost_fe_set_features(fe, 1ull << VIRTIO_F_VERSION_1), 0);
 	cr_assert_eq(vhost_fe_set_features(fe, 1ull << 5), -EINVAL);
+	/* Regions must be the ones announced, of the announced size. */
+	cr_assert_eq(vhost_fe_attach_region(fe, 0, region0), -EEXIST);
+	cr_assert_eq(vhost_fe_attach_region(fe, 3, region0), -EINVAL);
+	cr_assert_eq(vhost_fe_attach_region(fe, 1, region0), -ENOENT);
+	cr_assert_eq(vhost_fe_detach_region(fe, 0), region0);
+	cr_assert_null(vhost_fe_detach_region(fe, 0));
+	cr_assert_eq(vhost_fe_attach_region(fe, 0, region0), 0);
 	cr_assert_eq(ctl(ctl_fd, out, sizeof(out), "status"), 0);
 	cr_assert(strstr(out, "connected=1 channel=1 features=0x140000000"),
 		  "%s", out);

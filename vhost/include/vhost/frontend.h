@@ -130,7 +130,10 @@ int vhost_fe_check_shmem_config(const struct vhost_user_shmem_config *c,
 
 /*
  * Serve back-end mappings for @shmid in @r (created by the owner). The
- * table has 256 fixed slots. -EEXIST if the slot is taken.
+ * table has 256 fixed slots. -EEXIST if the slot is taken. When the
+ * back-end answered GET_SHMEM_CONFIG, @shmid must be one it announced
+ * (-ENOENT) and @r must have the announced size (-EINVAL); otherwise any
+ * shmid is accepted (regions configured by the owner).
  */
 int vhost_fe_attach_region(struct vhost_fe *fe, uint8_t shmid,
 			   struct shmem_region *r);
