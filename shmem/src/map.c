@@ -106,7 +106,7 @@ static void explain_refusal(struct shmem_region *r, const struct shm_node *n,
 	int fl = fcntl(fd, F_GETFL), seals;
 
 	if (err == -EBADF && (fl < 0 || (fl & O_PATH))) {
-		shm_log(r, SHMEM_LOG_WARN, "map: fd %d is not an open file (O_PATH)", fd);
+		shm_log(r, SHMEM_LOG_WARN, "map: fd %d is not an open file (closed, or O_PATH)", fd);
 		return;
 	}
 	if (err == -EACCES && fl >= 0 && (fl & O_ACCMODE) == O_WRONLY) {
