@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backend_priv.h"
@@ -26,11 +27,17 @@ static int region_map(const struct vhost_user_mem_region *w, int fd,
 		      struct be_mem_region *out)
 {
 	uint64_t len = w->mmap_offset + w->size;
+	struct stat st;
 	void *p;
 
 	if (!w->size || len < w->size || w->guest_addr + w->size < w->guest_addr ||
 	    w->user_addr + w->size < w->user_addr || len > (1ull << 47))
 		return -EINVAL;
+	/* A range past the end of a file would fault (SIGBUS) on access. */
+	if (fstat(fd, &st))
+		return -errno;
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < len)
+		return -ERANGE;
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;

@@ -59,7 +59,10 @@ int be_vring_translate(struct vhost_be *be, struct be_vring *vq)
 	vq->desc = be_uva_to_va(be, vq->desc_uva, 16 * n);
 	vq->avail = be_uva_to_va(be, vq->avail_uva, 6 + 2 * n);
 	vq->used = be_uva_to_va(be, vq->used_uva, 6 + 8 * n);
-	if (!n || !vq->desc || !vq->avail || !vq->used) {
+	/* Virtio alignment: descriptors 16, avail ring 2, used ring 4. */
+	if (!n || !vq->desc || !vq->avail || !vq->used ||
+	    (uintptr_t)vq->desc % 16 || (uintptr_t)vq->avail % 2 ||
+	    (uintptr_t)vq->used % 4) {
 		vq->desc = NULL;
 		vq->avail = NULL;
 		vq->used = NULL;

@@ -158,6 +158,10 @@ Test(backend, memory_table)
 	t.regions[0].size = 0;
 	cr_assert_neq(ack_of(VHOST_USER_SET_MEM_TABLE, &t, 8 + 32, fds, 1), 0);
 	t.regions[0].size = RAM;
+	t.regions[0].mmap_offset = 4096;
+	cr_assert_eq(ack_of(VHOST_USER_SET_MEM_TABLE, &t, 8 + 32, fds, 1),
+		     ERANGE, "a range past the end of the file would SIGBUS");
+	t.regions[0].mmap_offset = 0;
 	cr_assert_eq(vhost_be_mem_regions(be), 0);
 	cr_assert_eq(ack_of(VHOST_USER_SET_MEM_TABLE, &t, 8 + 32, fds, 1), 0);
 	cr_assert_eq(vhost_be_mem_regions(be), 1);
@@ -239,7 +243,14 @@ Test(backend, descriptor_chains_are_checked)
 	a.used_user_addr = (uint64_t)(uintptr_t)ram + RAM;	/* outside */
 	cr_assert_eq(ack_of(VHOST_USER_SET_VRING_NUM, &st, 8, NULL, 0), 0);
 	cr_assert_neq(ack_of(VHOST_USER_SET_VRING_ADDR, &a, 40, NULL, 0), 0);
+	a.used_user_addr = (uint64_t)(uintptr_t)ram + q.used_gpa + 2;
+	cr_assert_neq(ack_of(VHOST_USER_SET_VRING_ADDR, &a, 40, NULL, 0), 0,
+		      "misaligned used ring");
 	a.used_user_addr = (uint64_t)(uintptr_t)ram + q.used_gpa;
+	a.avail_user_addr += 1;
+	cr_assert_neq(ack_of(VHOST_USER_SET_VRING_ADDR, &a, 40, NULL, 0), 0,
+		      "misaligned avail ring");
+	a.avail_user_addr -= 1;
 	cr_assert_eq(ack_of(VHOST_USER_SET_VRING_ADDR, &a, 40, NULL, 0), 0);
 	cr_assert_eq(ack_of(VHOST_USER_SET_VRING_KICK, &v, 8, &efd, 1), 0);
 	cr_assert(vhost_be_vring_started(be, 0));
