@@ -21,6 +21,7 @@
 
 #include "helpers.h"
 
+/* VHOST_TEST_VIRTIOFSD overrides the path (to check the failure). */
 #define VIRTIOFSD	"/usr/lib/qemu/virtiofsd"
 #define RAM_SIZE	(4ull << 20)
 #define FUSE_INIT	26
@@ -69,14 +70,16 @@ TestSuite(virtiofsd, .fini = teardown, .timeout = 60);
 
 static void start_virtiofsd(char *sock)
 {
+	const char *bin = getenv("VHOST_TEST_VIRTIOFSD") ?
+			  getenv("VHOST_TEST_VIRTIOFSD") : VIRTIOFSD;
 	char src[300], sockarg[320], srcarg[320];
-	char *argv[] = { (char *)VIRTIOFSD, sockarg, (char *)"-o", srcarg,
+	char *argv[] = { (char *)bin, sockarg, (char *)"-o", srcarg,
 			 (char *)"-o", (char *)"sandbox=chroot",
 			 (char *)"-o", (char *)"log_level=warn", NULL };
 
-	if (access(VIRTIOFSD, X_OK))
-		cr_assert_fail(VIRTIOFSD " is missing: install qemu-system-common "
-			 "(scripts/install-deps.sh)");
+	if (access(bin, X_OK))
+		cr_assert_fail("%s is missing: install qemu-system-common "
+			       "(scripts/install-deps.sh)", bin);
 	dir = make_tmpdir();
 	cr_assert(dir);
 	snprintf(src, sizeof(src), "%s/shared", dir);
