@@ -8,9 +8,11 @@
  * vhost_fe_reconnect(). It reads the back-end channel, turns SHMEM_MAP and
  * SHMEM_UNMAP into shmem_map()/shmem_unmap() and watches the main socket for
  * hang-up. The ops callbacks run on that thread; they must not call
- * vhost_fe_reconnect() or vhost_fe_destroy() (they may set a flag or wake
- * the owner's loop). All other vhost_fe_* calls may come from any thread;
- * requests on the main socket are serialised by an internal lock.
+ * vhost_fe_reconnect() or vhost_fe_destroy(), nor wait for a lock that the
+ * caller of those two may hold (both join the thread): set a flag or wake
+ * the owner's loop instead. All other vhost_fe_* calls may come from any
+ * thread; requests on the main socket are serialised by an internal lock,
+ * and each blocks until the back-end answers (at most reply_timeout_ms).
  *
  * Errors are negative errno values; a back-end's bad reply is an error
  * return and a log line, never an abort.
