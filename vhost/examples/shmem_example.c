@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "vhost/backend.h"
@@ -593,6 +594,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: vhost-user-shmem-example --socket PATH [options]\n"
+"       vhost-user-shmem-example --send CONTROL_PATH COMMAND...\n"
+"         (send one control command, print the answer; exit 0 if ok)\n"
 "  --socket PATH        listen for the front-end at PATH\n"
 "  --shm ID:SIZE        a shared memory region (repeatable; SIZE may end in K/M/G)\n"
 "  --control PATH       line-based control socket (see docs/vhost-user.md)\n"
@@ -654,12 +657,57 @@ static int parse_args(struct ex *ex, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Client mode for shell scripts: send one command to a running instance's
+ * control socket, print the answer, exit 0 for "ok"/"reply", 1 otherwise.
+ */
+static int send_command(const char *path, int argc, char **argv)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	char line[EX_LINE_MAX], reply[EX_LINE_MAX * 2 + 64];
+	size_t len = 0, got = 0;
+	int fd;
+
+	for (int i = 0; i < argc; i++) {
+		int n = snprintf(line + len, sizeof(line) - len, "%s%s",
+				 i ? " " : "", argv[i]);
+
+		if (n < 0 || (size_t)n >= sizeof(line) - len - 1)
+			return 2;
+		len += (size_t)n;
+	}
+	line[len++] = '\n';
+	if (strlen(path) >= sizeof(a.sun_path))
+		return 2;
+	strcpy(a.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    write(fd, line, len) != (ssize_t)len) {
+		fprintf(stderr, "vhost-user-shmem-example: %s: %s\n", path,
+			strerror(errno));
+		return 2;
+	}
+	while (got + 1 < sizeof(reply)) {
+		ssize_t n = read(fd, reply + got, 1);
+
+		if (n <= 0 || reply[got] == '\n')
+			break;
+		got++;
+	}
+	reply[got] = '\0';
+	close(fd);
+	printf("%s\n", reply);
+	return strncmp(reply, "ok", 2) && strncmp(reply, "reply ", 6) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct ex ex = { .queues = 1, .control_fd = -1, .client_fd = -1 };
 	int ret;
 
 	signal(SIGPIPE, SIG_IGN);
+	if (argc >= 4 && !strcmp(argv[1], "--send"))
+		return send_command(argv[2], argc - 3, argv + 3);
 	if (parse_args(&ex, argc, argv))
 		return 1;
 	ex.listen_fd = vhost_be_listen(ex.socket_path);

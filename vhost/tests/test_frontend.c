@@ -183,6 +183,26 @@ Test(frontend, negotiation)
 		  "%s", out);
 }
 
+Test(frontend, send_mode_for_shell_scripts)
+{
+	char cmd[700];
+
+	connect_fe();
+	/* One command per connection: free the control socket first. */
+	close(ctl_fd);
+	ctl_fd = -1;
+	snprintf(cmd, sizeof(cmd), "%s --send %s map 0 0x3000 0x1000 9 rw >/dev/null",
+		 VHOST_EXAMPLE_BIN, ctl_path);
+	cr_assert_eq(system(cmd), 0);
+	cr_assert_eq(shmem_count(region0), 1);
+	snprintf(cmd, sizeof(cmd), "%s --send %s unmap 0 0x5000 0x1000 >/dev/null",
+		 VHOST_EXAMPLE_BIN, ctl_path);
+	cr_assert_neq(system(cmd), 0, "a refused unmap exits non-zero");
+	ctl_fd = ctl_connect(ctl_path, 1000);
+	cr_assert(ctl_fd >= 0);
+	expect("ok", "%s", "check 0 0x3000 0 0x1000 9");
+}
+
 Test(frontend, config_space)
 {
 	char buf[8];
