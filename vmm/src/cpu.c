@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cpu.h"
+#include "layout.h"
+
+#define MSR_IA32_SYSENTER_CS	0x174
+#define MSR_IA32_SYSENTER_ESP	0x175
+#define MSR_IA32_SYSENTER_EIP	0x176
+#define MSR_IA32_MISC_ENABLE	0x1a0
+#define MSR_IA32_TSC		0x10
+#define MSR_STAR		0xc0000081
+#define MSR_LSTAR		0xc0000082
+#define MSR_CSTAR		0xc0000083
+#define MSR_SYSCALL_MASK	0xc0000084
+#define MSR_KERNEL_GS_BASE	0xc0000102
+#define MSR_MTRR_DEF_TYPE	0x2ff
+#define MISC_ENABLE_FAST_STRING	1ULL
+#define MTRR_ENABLE		(1ULL << 11)
+#define MTRR_TYPE_WB		6ULL
+
+#define CR0_PE		(1ULL << 0)
+#define CR0_MP		(1ULL << 1)
+#define CR0_ET		(1ULL << 4)
+#define CR0_NE		(1ULL << 5)
+#define CR0_WP		(1ULL << 16)
+#define CR0_PG		(1ULL << 31)
+#define CR4_PAE		(1ULL << 5)
+#define EFER_LME	(1ULL << 8)
+#define EFER_LMA	(1ULL << 10)
+
+#define PTE_P		(1ULL << 0)
+#define PTE_RW		(1ULL << 1)
+#define PTE_PS		(1ULL << 7)
+
+#define GDT_CODE_SEL	0x10
+#define GDT_DATA_SEL	0x18
+
+#define APIC_LVT0	0x350
+#define APIC_LVT1	0x360
+#define APIC_MODE_NMI	0x4
+#define APIC_MODE_EXTINT 0x7
+
+#define CPUID_HYPERVISOR (1u << 31)
+
+static void set_apic_id(struct kvm_cpuid_entry2 *e, unsigned int id,
+			unsigned int ncpus)
+{
+	switch (e->function) {
+	case 1:
+		e->ebx = (e->ebx & 0x0000ffff) | (ncpus << 16) | (id << 24);
+		e->ecx |= CPUID_HYPERVISOR;
+		break;
+	case 0xb:
+	case 0x1f:
+		e->edx = id;
+		break;
+	default:
+		break;
+	}
+}
+
+static int vcpu_set_cpuid(struct vcpu *cpu, const struct kvm *kvm,
+			  unsigned int ncpus)
+{
+	const struct kvm_cpuid2 *src = kvm->cpuid;
+	size_t sz = sizeof(*src) + src->nent * sizeof(src->entries[0]);
+	struct kvm_cpuid2 *c;
+	unsigned int i;
+	int ret = 0;
+
+	c = malloc(sz);
+	if (!c)
+		return -ENOMEM;
+	memcpy(c, src, sz);
+	for (i = 0; i < c->nent; i++)
+		set_apic_id(&c->entries[i], cpu->id, ncpus);
+	if (ioctl(cpu->fd, KVM_SET_CPUID2, c) < 0)
+		ret = -errno;
+	free(c);
+	return ret;
+}
+
+static int vcpu_set_msrs(struct vcpu *cpu)
+{
+	static const uint32_t zeroed[] = {
+		MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP,
+		MSR_IA32_SYSENTER_EIP, MSR_STAR, MSR_LSTAR, MSR_CSTAR,
+		MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE, MSR_IA32_TSC,
+	};
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[16];
+	} m;
+	unsigned int i, n = 0;
+
+	memset(&m, 0, sizeof(m));
+	for (i = 0; i < sizeof(zeroed) / sizeof(zeroed[0]); i++)
+		m.e[n++].index = zeroed[i];
+	m.e[n].index = MSR_IA32_MISC_ENABLE;
+	m.e[n++].data = MISC_ENABLE_FAST_STRING;
+	/* Default memory type write-back: without it RAM may be uncached. */
+	m.e[n].index = MSR_MTRR_DEF_TYPE;
+	m.e[n++].data = MTRR_ENABLE | MTRR_TYPE_WB;
+	m.hdr.nmsrs = n;
+	if (ioctl(cpu->fd, KVM_SET_MSRS, &m) != (int)n)
+		return -EIO;
+	return 0;
+}
+
+static uint32_t lvt_mode(uint32_t lvt, uint32_t mode)
+{
+	return (lvt & ~0x700u) | (mode << 8);
+}
+
+static int vcpu_set_lint(struct vcpu *cpu)
+{
+	struct kvm_lapic_state l;
+	uint32_t *lvt0 = (uint32_t *)&l.regs[APIC_LVT0];
+	uint32_t *lvt1 = (uint32_t *)&l.regs[APIC_LVT1];
+
+	if (ioctl(cpu->fd, KVM_GET_LAPIC, &l) < 0)
+		return -errno;
+	*lvt0 = lvt_mode(*lvt0, APIC_MODE_EXTINT);
+	*lvt1 = lvt_mode(*lvt1, APIC_MODE_NMI);
+	if (ioctl(cpu->fd, KVM_SET_LAPIC, &l) < 0)
+		return -errno;
+	return 0;
+}
+
+static int vcpu_set_fpu(struct vcpu *cpu)
+{
+	struct kvm_fpu fpu;
+
+	memset(&fpu, 0, sizeof(fpu));
+	fpu.fcw = 0x37f;
+	fpu.mxcsr = 0x1f80;
+	if (ioctl(cpu->fd, KVM_SET_FPU, &fpu) < 0)
+		return -errno;
+	return 0;
+}
+
+static int vcpu_setup(struct vcpu *cpu, struct kvm *kvm, unsigned int ncpus,
+		      char *why, size_t whylen)
+{
+	int ret;
+
+	ret = vcpu_set_cpuid(cpu, kvm, ncpus);
+	if (ret) {
+		snprintf(why, whylen, "KVM_SET_CPUID2: %s", strerror(-ret));
+		return ret;
+	}
+	ret = vcpu_set_msrs(cpu);
+	if (ret) {
+		snprintf(why, whylen, "KVM_SET_MSRS failed");
+		return ret;
+	}
+	ret = vcpu_set_lint(cpu);
+	if (!ret)
+		ret = vcpu_set_fpu(cpu);
+	if (ret)
+		snprintf(why, whylen, "vCPU %u LAPIC/FPU setup: %s", cpu->id,
+			 strerror(-ret));
+	return ret;
+}
+
+int vcpu_create(struct vcpu *cpu, struct kvm *kvm, unsigned int id,
+		unsigned int ncpus, char *why, size_t whylen)
+{
+	void *run;
+	int ret;
+
+	memset(cpu, 0, sizeof(*cpu));
+	cpu->id = id;
+	cpu->fd = -1;
+	cpu->fd = ioctl(kvm->vm_fd, KVM_CREATE_VCPU, id);
+	if (cpu->fd < 0) {
+		ret = -errno;
+		cpu->fd = -1;
+		snprintf(why, whylen, "KVM_CREATE_VCPU %u: %s", id,
+			 strerror(-ret));
+		return ret;
+	}
+	run = mmap(NULL, kvm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   cpu->fd, 0);
+	if (run == MAP_FAILED) {
+		ret = -errno;
+		snprintf(why, whylen, "mmap of kvm_run: %s", strerror(-ret));
+		goto err;
+	}
+	cpu->run = run;
+	cpu->run_size = kvm->run_size;
+	ret = vcpu_setup(cpu, kvm, ncpus, why, whylen);
+	if (ret)
+		goto err;
+	return 0;
+err:
+	vcpu_destroy(cpu);
+	return ret;
+}
+
+void vcpu_destroy(struct vcpu *cpu)
+{
+	if (cpu->run)
+		munmap(cpu->run, cpu->run_size);
+	if (cpu->fd >= 0)
+		close(cpu->fd);
+	cpu->run = NULL;
+	cpu->fd = -1;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, sizeof(v));	/* x86: little-endian */
+}
+
+void boot_write_page_tables(uint8_t *ram)
+{
+	static const uint64_t gdt[] = {
+		0,			/* null */
+		0,
+		0x00af9b000000ffffULL,	/* 0x10: 64-bit code */
+		0x00cf93000000ffffULL,	/* 0x18: data */
+	};
+	unsigned int i;
+
+	memcpy(ram + BOOT_GDT_ADDR, gdt, sizeof(gdt));
+	memset(ram + BOOT_PML4_ADDR, 0, 0x1000);
+	memset(ram + BOOT_PDPT_ADDR, 0, 0x1000);
+	put64(ram + BOOT_PML4_ADDR, BOOT_PDPT_ADDR | PTE_P | PTE_RW);
+	for (i = 0; i < 4; i++)
+		put64(ram + BOOT_PDPT_ADDR + i * 8,
+		      (BOOT_PD_ADDR + i * 0x1000ULL) | PTE_P | PTE_RW);
+	for (i = 0; i < 4 * 512; i++)
+		put64(ram + BOOT_PD_ADDR + i * 8,
+		      ((uint64_t)i << 21) | PTE_P | PTE_RW | PTE_PS);
+}
+
+static void flat_segment(struct kvm_segment *s, uint16_t sel, uint8_t type,
+			 int code)
+{
+	memset(s, 0, sizeof(*s));
+	s->base = 0;
+	s->limit = 0xffffffff;
+	s->selector = sel;
+	s->type = type;
+	s->present = 1;
+	s->s = 1;
+	s->g = 1;
+	s->l = code ? 1 : 0;
+	s->db = code ? 0 : 1;
+}
+
+int vcpu_set_boot_state(struct vcpu *cpu, uint64_t entry, uint64_t zero_page)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	if (ioctl(cpu->fd, KVM_GET_SREGS, &sregs) < 0)
+		return -errno;
+	flat_segment(&sregs.cs, GDT_CODE_SEL, 0xb, 1);
+	flat_segment(&sregs.ds, GDT_DATA_SEL, 0x3, 0);
+	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+	sregs.gdt.base = BOOT_GDT_ADDR;
+	sregs.gdt.limit = 4 * 8 - 1;
+	sregs.idt.base = 0;
+	sregs.idt.limit = 0;
+	sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+	sregs.cr3 = BOOT_PML4_ADDR;
+	sregs.cr4 = CR4_PAE;
+	sregs.efer = EFER_LME | EFER_LMA;
+	if (ioctl(cpu->fd, KVM_SET_SREGS, &sregs) < 0)
+		return -errno;
+
+	memset(&regs, 0, sizeof(regs));
+	regs.rflags = 2;
+	regs.rip = entry;
+	regs.rsi = zero_page;
+	if (ioctl(cpu->fd, KVM_SET_REGS, &regs) < 0)
+		return -errno;
+	return 0;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest RAM: one memfd mapped MAP_SHARED (so vhost-user back-ends can map
+ * it too), split around the 32-bit MMIO hole into at most two regions,
+ * each one KVM memslot.
+ */
+#ifndef VMM_MEMORY_H
+#define VMM_MEMORY_H
+
+#include <stdint.h>
+
+#include "e820.h"
+#include "kvm.h"
+
+#define RAM_MAX_REGIONS	2
+
+/* One contiguous piece of guest RAM: what a vhost-user memory table needs. */
+struct ram_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint64_t fd_offset;	/* offset of gpa in guest_ram.memfd */
+	uint8_t *hva;
+	uint32_t slot;
+};
+
+struct guest_ram {
+	int memfd;
+	uint8_t *base;		/* the whole memfd, mapped once */
+	uint64_t size;
+	struct ram_layout layout;
+	unsigned int nregions;
+	struct ram_region regions[RAM_MAX_REGIONS];
+};
+
+/* Create and map @size bytes (a page multiple). -errno on failure. */
+int ram_create(struct guest_ram *ram, uint64_t size);
+/* Register every region with KVM, one slot each. */
+int ram_register(struct guest_ram *ram, struct kvm *kvm);
+void ram_destroy(struct guest_ram *ram);
+
+/* Host address of [gpa, gpa + len) if it is RAM, else NULL. */
+void *ram_gpa_to_hva(const struct guest_ram *ram, uint64_t gpa, uint64_t len);
+
+#endif /* VMM_MEMORY_H */

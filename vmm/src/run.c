@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vmm_run(): one thread per vCPU; the calling thread waits for a stop
+ * request, then kicks every vCPU out of KVM_RUN with VMM_KICK_SIGNAL and
+ * joins them.
+ *
+ * The kick signal is blocked in vCPU threads and unblocked only inside
+ * KVM_RUN (KVM_SET_SIGNAL_MASK): a kick sent before the thread enters
+ * KVM_RUN stays pending and makes KVM_RUN return EINTR at once, so no kick
+ * is lost, and the signal is never delivered to a handler.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "layout.h"
+#include "vm.h"
+
+static void vcpu_io(struct vmm *vm, struct kvm_run *run)
+{
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	uint32_t i;
+
+	for (i = 0; i < run->io.count; i++, data += run->io.size) {
+		bool claimed;
+
+		if (run->io.direction == KVM_EXIT_IO_OUT)
+			claimed = bus_write(&vm->pio, run->io.port, data,
+					    run->io.size);
+		else
+			claimed = bus_read(&vm->pio, run->io.port, data,
+					   run->io.size);
+		if (claimed)
+			continue;
+		if (run->io.direction == KVM_EXIT_IO_IN)
+			memset(data, 0xff, run->io.size);
+		log_debug(&vm->log, "unclaimed port %s 0x%x (%u bytes)",
+			  run->io.direction == KVM_EXIT_IO_OUT ? "write" : "read",
+			  run->io.port, run->io.size);
+	}
+}
+
+static void vcpu_mmio(struct vmm *vm, struct kvm_run *run)
+{
+	uint32_t len = run->mmio.len;
+	bool claimed;
+
+	if (len > sizeof(run->mmio.data))
+		len = sizeof(run->mmio.data);
+	if (run->mmio.is_write)
+		claimed = bus_write(&vm->mmio, run->mmio.phys_addr,
+				    run->mmio.data, len);
+	else
+		claimed = bus_read(&vm->mmio, run->mmio.phys_addr,
+				   run->mmio.data, len);
+	if (claimed)
+		return;
+	if (!run->mmio.is_write)
+		memset(run->mmio.data, 0xff, len);
+	log_debug(&vm->log, "unclaimed MMIO %s 0x%llx (%u bytes)",
+		  run->mmio.is_write ? "write" : "read",
+		  (unsigned long long)run->mmio.phys_addr, len);
+}
+
+/* Registers of a vCPU, for crash reports and debugging. */
+static void vcpu_log_state(struct vmm *vm, struct vcpu *cpu,
+			   enum vmm_log_level level)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	if (ioctl(cpu->fd, KVM_GET_REGS, &regs) < 0 ||
+	    ioctl(cpu->fd, KVM_GET_SREGS, &sregs) < 0)
+		return;
+	vmm_logf(&vm->log, level,
+		 "vCPU %u: rip 0x%llx rsp 0x%llx rflags 0x%llx cr0 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx",
+		 cpu->id, (unsigned long long)regs.rip,
+		 (unsigned long long)regs.rsp, (unsigned long long)regs.rflags,
+		 (unsigned long long)sregs.cr0, (unsigned long long)sregs.cr3,
+		 (unsigned long long)sregs.cr4, (unsigned long long)sregs.efer);
+}
+
+static void vcpu_crash(struct vmm *vm, struct vcpu *cpu, const char *what,
+		       unsigned long long code)
+{
+	char detail[128];
+
+	snprintf(detail, sizeof(detail), "vCPU %u: %s (0x%llx)", cpu->id, what,
+		 code);
+	vcpu_log_state(vm, cpu, VMM_LOG_ERROR);
+	vm_request_stop(vm, VMM_EXIT_CRASH, 0, detail);
+}
+
+/* Handle one exit; false once this vCPU must stop. */
+static bool vcpu_handle_exit(struct vmm *vm, struct vcpu *cpu)
+{
+	struct kvm_run *run = cpu->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		vcpu_io(vm, run);
+		return true;
+	case KVM_EXIT_MMIO:
+		vcpu_mmio(vm, run);
+		return true;
+	case KVM_EXIT_HLT:
+	case KVM_EXIT_INTR:
+		return true;
+	case KVM_EXIT_SHUTDOWN:
+		vcpu_crash(vm, cpu, "triple fault (KVM_EXIT_SHUTDOWN)", 0);
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		vcpu_crash(vm, cpu, "entry failed",
+			   run->fail_entry.hardware_entry_failure_reason);
+		return false;
+	case KVM_EXIT_INTERNAL_ERROR:
+		vcpu_crash(vm, cpu, "KVM internal error",
+			   run->internal.suberror);
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		if (run->system_event.type == KVM_SYSTEM_EVENT_RESET) {
+			vm_request_stop(vm, VMM_EXIT_REBOOT, 0, "system reset");
+			return false;
+		}
+		if (run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN) {
+			vm_request_stop(vm, VMM_EXIT_POWEROFF, 0,
+					"system shutdown");
+			return false;
+		}
+		return true;
+	default:
+		vcpu_crash(vm, cpu, "unexpected KVM exit", run->exit_reason);
+		return false;
+	}
+}
+
+static void consume_kick(void)
+{
+	struct timespec zero = { 0, 0 };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, VMM_KICK_SIGNAL);
+	while (sigtimedwait(&set, NULL, &zero) > 0)
+		;
+}
+
+static void vcpu_run_error(struct vmm *vm, struct vcpu *cpu, int err)
+{
+	char detail[128];
+
+	if (err == EFAULT) {
+		/* All RAM is mapped: only a PROT_NONE shmem page faults. */
+		snprintf(detail, sizeof(detail),
+			 "vCPU %u: guest touched unmapped shared memory",
+			 cpu->id);
+		vm_request_stop(vm, VMM_EXIT_MEMORY_FAULT, err, detail);
+		return;
+	}
+	snprintf(detail, sizeof(detail), "vCPU %u: KVM_RUN: %s", cpu->id,
+		 strerror(err));
+	vm_request_stop(vm, VMM_EXIT_HOST_ERROR, err, detail);
+}
+
+/* Block the kick signal here, unblock it inside KVM_RUN. */
+static int vcpu_signal_setup(struct vcpu *cpu)
+{
+	struct {
+		struct kvm_signal_mask hdr;
+		uint8_t set[8];
+	} m;
+	sigset_t block, inside;
+
+	sigemptyset(&block);
+	sigaddset(&block, VMM_KICK_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
+	pthread_sigmask(SIG_BLOCK, NULL, &inside);
+	sigdelset(&inside, VMM_KICK_SIGNAL);
+	m.hdr.len = 8;		/* the kernel's sigset_t */
+	memcpy(m.set, &inside, 8);
+	if (ioctl(cpu->fd, KVM_SET_SIGNAL_MASK, &m) < 0)
+		return -errno;
+	return 0;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *cpu = arg;
+	struct vmm *vm = cpu->vm;
+	char name[16];
+	int ret;
+
+	snprintf(name, sizeof(name), "vcpu%u", cpu->id);
+	pthread_setname_np(pthread_self(), name);
+	ret = vcpu_signal_setup(cpu);
+	if (ret) {
+		vcpu_run_error(vm, cpu, -ret);
+		return NULL;
+	}
+	while (!atomic_load(&vm->stopping)) {
+		if (ioctl(cpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				consume_kick();
+				continue;
+			}
+			vcpu_run_error(vm, cpu, errno);
+			break;
+		}
+		if (!vcpu_handle_exit(vm, cpu))
+			break;
+	}
+	if (vm->log.level >= VMM_LOG_DEBUG)
+		vcpu_log_state(vm, cpu, VMM_LOG_DEBUG);
+	return NULL;
+}
+
+static void tty_raw(struct vmm *vm)
+{
+	struct termios t;
+
+	if (vm->console_in < 0 || !isatty(vm->console_in) ||
+	    tcgetattr(vm->console_in, &vm->saved_tty) < 0)
+		return;
+	t = vm->saved_tty;
+	cfmakeraw(&t);
+	t.c_oflag |= OPOST | ONLCR;	/* keep host-side line endings sane */
+	if (tcsetattr(vm->console_in, TCSANOW, &t) == 0)
+		vm->tty_raw = true;
+}
+
+static void tty_restore(struct vmm *vm)
+{
+	if (!vm->tty_raw)
+		return;
+	tcsetattr(vm->console_in, TCSANOW, &vm->saved_tty);
+	vm->tty_raw = false;
+}
+
+static int write_acpi(struct vmm *vm)
+{
+	struct acpi_config cfg = {
+		.ncpus = vm->ncpus,
+		.virtio = vm->virtio,
+		.nvirtio = vm->nvirtio,
+		.gpa = ACPI_TABLES_ADDR,
+	};
+
+	return acpi_build(&cfg, vm->ram.base + ACPI_TABLES_ADDR,
+			  ACPI_TABLES_MAX, NULL);
+}
+
+static void wait_for_stop(struct vmm *vm)
+{
+	struct pollfd p = { .fd = vm->stop_efd, .events = POLLIN };
+	uint64_t v;
+
+	while (!atomic_load(&vm->stopping)) {
+		if (poll(&p, 1, -1) > 0 && read(vm->stop_efd, &v, sizeof(v)) < 0)
+			continue;
+	}
+}
+
+static void stop_vcpus(struct vmm *vm, unsigned int started)
+{
+	unsigned int i;
+
+	for (i = 0; i < started; i++)
+		pthread_kill(vm->vcpus[i].thread, VMM_KICK_SIGNAL);
+	for (i = 0; i < started; i++)
+		pthread_join(vm->vcpus[i].thread, NULL);
+}
+
+static int start_vcpus(struct vmm *vm, unsigned int *started)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < vm->ncpus; i++) {
+		ret = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread,
+				     &vm->vcpus[i]);
+		if (ret) {
+			log_err(&vm->log, "cannot start vCPU %u: %s", i,
+				strerror(ret));
+			return -ret;
+		}
+		*started = i + 1;
+	}
+	return 0;
+}
+
+int vmm_run(struct vmm *vm, struct vmm_exit *ex)
+{
+	unsigned int started = 0;
+	int ret;
+
+	if (!vm || !ex)
+		return -EINVAL;
+	if (vm->ran)
+		return -EALREADY;
+	vm->ran = true;
+	ret = write_acpi(vm);
+	if (ret) {
+		log_err(&vm->log, "ACPI tables: %s", strerror(-ret));
+		return ret;
+	}
+	tty_raw(vm);
+	ret = serial_input_start(&vm->serial);
+	if (!ret)
+		ret = start_vcpus(vm, &started);
+	if (ret)
+		vm_request_stop(vm, VMM_EXIT_HOST_ERROR, -ret, "start failed");
+	else
+		wait_for_stop(vm);
+	stop_vcpus(vm, started);
+	serial_input_stop(&vm->serial);
+	tty_restore(vm);
+	if (ret)
+		return ret;
+	*ex = vm->exit;
+	log_info(&vm->log, "guest stopped: %s (%s)",
+		 vmm_exit_reason_name(ex->reason), ex->detail);
+	return 0;
+}
