@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+const char cli_usage[] =
+"Usage: vmm run --kernel PATH [options]\n"
+"       vmm --help | --version\n"
+"\n"
+"Boot a Linux bzImage in a KVM microVM with a serial console.\n"
+"\n"
+"Options for run:\n"
+"  --kernel PATH        bzImage to boot (required)\n"
+"  --initrd PATH        initial ramdisk\n"
+"  --cmdline STR        kernel command line (default: console=ttyS0)\n"
+"  --memory SIZE        guest RAM, with K, M or G suffix (default: 256M;\n"
+"                       16M to 1T, a multiple of 4K; no suffix: bytes)\n"
+"  --cpus N             vCPUs, 1 to 64 (default: 1)\n"
+"  --console stdio|off  serial console on stdin/stdout, or none (default: stdio)\n"
+"  --log-level LEVEL    error, warn, info or debug (default: warn)\n"
+"  --reboot-ok          exit 0 (not 3) when the guest reboots\n"
+"\n"
+"Exit status: 0 guest powered off, 1 bad invocation or input, 2 host-side\n"
+"failure, 3 guest rebooted, 4 guest crashed, 5 guest touched an unmapped\n"
+"shared-memory page. See docs/cli.md.\n";
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!*s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	default: break;
+	}
+	if (*end || (shift && v > (~0ULL >> shift)))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_memory(const char *v, struct cli_options *o, char *err,
+			size_t errlen)
+{
+	uint64_t size;
+
+	if (cli_parse_size(v, &size) < 0)
+		return fail(err, errlen,
+			    "--memory '%s': not a size (a number with K, M or G)",
+			    v);
+	if (size < VMM_MIN_MEMORY || size > VMM_MAX_MEMORY)
+		return fail(err, errlen,
+			    "--memory '%s': out of range (16M to 1T)", v);
+	if (size % 4096)
+		return fail(err, errlen,
+			    "--memory '%s': not a multiple of 4K", v);
+	o->cfg.memory_size = size;
+	return 0;
+}
+
+static int parse_cpus(const char *v, struct cli_options *o, char *err,
+		      size_t errlen)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (*v < '0' || *v > '9' || *end || errno || n < 1 ||
+	    n > VMM_MAX_CPUS)
+		return fail(err, errlen,
+			    "--cpus '%s': must be a number from 1 to 64", v);
+	o->cfg.cpus = (unsigned int)n;
+	return 0;
+}
+
+static int parse_console(const char *v, struct cli_options *o, char *err,
+			 size_t errlen)
+{
+	if (!strcmp(v, "stdio")) {
+		o->console_off = false;
+		o->cfg.console_in = STDIN_FILENO;
+		o->cfg.console_out = STDOUT_FILENO;
+	} else if (!strcmp(v, "off")) {
+		o->console_off = true;
+		o->cfg.console_in = -1;
+		o->cfg.console_out = -1;
+	} else {
+		return fail(err, errlen,
+			    "--console '%s': must be stdio or off", v);
+	}
+	return 0;
+}
+
+static int parse_log_level(const char *v, struct cli_options *o, char *err,
+			   size_t errlen)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+	unsigned int i;
+
+	for (i = 0; i < 4; i++) {
+		if (!strcmp(v, names[i])) {
+			o->cfg.log_level = (enum vmm_log_level)i;
+			return 0;
+		}
+	}
+	return fail(err, errlen,
+		    "--log-level '%s': must be error, warn, info or debug", v);
+}
+
+static int parse_path(const char *opt, const char *v, const char **dst,
+		      char *err, size_t errlen)
+{
+	if (!*v)
+		return fail(err, errlen, "%s: empty path", opt);
+	*dst = v;
+	return 0;
+}
+
+/* Options that take a value; @v is that value. */
+static int parse_valued(const char *opt, const char *v, struct cli_options *o,
+			char *err, size_t errlen)
+{
+	if (!strcmp(opt, "--kernel"))
+		return parse_path(opt, v, &o->cfg.kernel_path, err, errlen);
+	if (!strcmp(opt, "--initrd"))
+		return parse_path(opt, v, &o->cfg.initrd_path, err, errlen);
+	if (!strcmp(opt, "--cmdline")) {
+		o->cfg.cmdline = v;
+		return 0;
+	}
+	if (!strcmp(opt, "--memory"))
+		return parse_memory(v, o, err, errlen);
+	if (!strcmp(opt, "--cpus"))
+		return parse_cpus(v, o, err, errlen);
+	if (!strcmp(opt, "--console"))
+		return parse_console(v, o, err, errlen);
+	if (!strcmp(opt, "--log-level"))
+		return parse_log_level(v, o, err, errlen);
+	return 1;	/* not a valued option */
+}
+
+static const char *const valued[] = {
+	"--kernel", "--initrd", "--cmdline", "--memory", "--cpus",
+	"--console", "--log-level",
+};
+
+static bool is_valued(const char *opt)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(valued) / sizeof(valued[0]); i++)
+		if (!strcmp(opt, valued[i]))
+			return true;
+	return false;
+}
+
+/* One argument at *i (may consume the next). */
+static int parse_arg(int argc, char **argv, int *i, struct cli_options *o,
+		     char *err, size_t errlen)
+{
+	char opt[32];
+	const char *arg = argv[*i], *eq, *v;
+	size_t optlen;
+
+	if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+		o->action = CLI_HELP;
+		return 0;
+	}
+	if (!strcmp(arg, "--version") || !strcmp(arg, "-V")) {
+		o->action = CLI_VERSION;
+		return 0;
+	}
+	if (!strcmp(arg, "--reboot-ok")) {
+		o->reboot_ok = true;
+		return 0;
+	}
+	eq = strchr(arg, '=');
+	optlen = eq ? (size_t)(eq - arg) : strlen(arg);
+	if (strncmp(arg, "--", 2) || optlen >= sizeof(opt))
+		return fail(err, errlen, "unknown argument '%s' (see vmm --help)",
+			    arg);
+	snprintf(opt, sizeof(opt), "%.*s", (int)optlen, arg);
+	if (!is_valued(opt))
+		return fail(err, errlen, "unknown option '%s' (see vmm --help)",
+			    opt);
+	if (eq) {
+		v = eq + 1;
+	} else {
+		if (*i + 1 >= argc)
+			return fail(err, errlen, "%s needs a value", opt);
+		v = argv[++*i];
+	}
+	return parse_valued(opt, v, o, err, errlen);
+}
+
+int cli_parse(int argc, char **argv, struct cli_options *o, char *err,
+	      size_t errlen)
+{
+	int i = 1;
+
+	memset(o, 0, sizeof(*o));
+	vmm_config_init(&o->cfg);
+	o->action = CLI_RUN;
+	if (argc < 2)
+		return fail(err, errlen, "no command given (try vmm --help)");
+	if (!strcmp(argv[1], "run")) {
+		i = 2;
+	} else if (strncmp(argv[1], "-", 1)) {
+		return fail(err, errlen,
+			    "unknown command '%s' (the command is run; see vmm --help)",
+			    argv[1]);
+	}
+	for (; i < argc; i++) {
+		if (parse_arg(argc, argv, &i, o, err, errlen))
+			return -1;
+		if (o->action != CLI_RUN)
+			return 0;
+	}
+	if (strcmp(argv[1], "run"))
+		return fail(err, errlen, "no command given (try vmm --help)");
+	if (!o->cfg.kernel_path)
+		return fail(err, errlen, "run needs --kernel PATH");
+	return 0;
+}
+
+int cli_exit_status(const struct vmm_exit *ex, bool reboot_ok)
+{
+	switch (ex->reason) {
+	case VMM_EXIT_POWEROFF:
+	case VMM_EXIT_STOPPED:
+		return VMM_STATUS_POWEROFF;
+	case VMM_EXIT_REBOOT:
+		return reboot_ok ? VMM_STATUS_POWEROFF : VMM_STATUS_REBOOT;
+	case VMM_EXIT_CRASH:
+		return VMM_STATUS_CRASH;
+	case VMM_EXIT_MEMORY_FAULT:
+		return VMM_STATUS_MEMORY_FAULT;
+	case VMM_EXIT_HOST_ERROR:
+		return VMM_STATUS_HOST;
+	}
+	return VMM_STATUS_HOST;
+}
