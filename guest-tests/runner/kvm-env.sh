@@ -5,9 +5,10 @@
 #   kvm-env.sh up STATE --images DIR --rw DIR --probe PATH [--outer] [--reuse STATE2]
 #   kvm-env.sh down STATE
 #
-# up: when kvm-probe says the host's /dev/kvm runs a guest (and neither
-# --outer nor VMM_TEST_OUTER_VM=1 forces the outer VM), records "direct"
-# in STATE.  Otherwise boots an outer VM: QEMU's software emulator
+# up: when kvm-probe says the host's /dev/kvm runs a guest at native speed
+# (a 1M-iteration loop within VMM_TEST_KVM_MAX_LOOP_MS, default 200 ms; an
+# emulating host takes over a second) and neither --outer nor
+# VMM_TEST_OUTER_VM=1 forces the outer VM, records "direct" in STATE.  Otherwise boots an outer VM: QEMU's software emulator
 # emulating AMD SVM, Debian's kernel (from --images, as build-images.sh
 # made them) loading kvm-amd, the host's root shared read-only and the
 # --rw directory (the build tree) read-write at their own paths, and an
@@ -19,6 +20,7 @@
 # down: stops the outer VM (if any) and fails if its kernel oopsed.
 #
 # Environment: VMM_TEST_OUTER_VM=1 (force the outer VM),
+# VMM_TEST_KVM_MAX_LOOP_MS (speed a direct /dev/kvm must reach),
 # VMM_TEST_QEMU (default qemu-system-x86_64), VMM_TEST_OUTER_MEM (default
 # 4G), VMM_TEST_OUTER_CPUS (default 2), VMM_TEST_OUTER_BOOT_TIMEOUT
 # (seconds, default 300).
@@ -151,7 +153,7 @@ cmd_up() {
 	rm -rf "$state/chan" "$state/mode" "$state/link" "$state/boot-seconds"
 
 	if [ "$outer" != 1 ]; then
-		if why=$("$probe" 2>&1); then
+		if why=$("$probe" --max-loop-ms "${VMM_TEST_KVM_MAX_LOOP_MS:-200}" 2>&1); then
 			echo direct > "$state/mode"
 			say "direct: $why"
 			return 0

@@ -6,7 +6,7 @@
 # STATE is a directory that `kvm-env.sh up` prepared.  In direct mode the
 # command runs here; in outer mode it runs inside the outer VM, in the same
 # working directory (the host's root is mounted there at the same paths),
-# with PATH and every VMM_* variable of this environment.  Its stdout,
+# with PATH, VMM and every VMM_* variable of this environment.  Its stdout,
 # stderr and exit status come back as this script's own.  The command is
 # killed (with its process group) after SECONDS (default 600).
 set -euo pipefail
@@ -51,7 +51,7 @@ id=$(date +%s%N)-$$
 	printf 'export PATH=%q\n' "$PATH"
 	while IFS='=' read -r name _; do
 		printf 'export %s=%q\n' "$name" "${!name}"
-	done < <(env | grep -E '^VMM_[A-Za-z0-9_]*=' || true)
+	done < <(env | grep -E '^VMM(_[A-Za-z0-9_]*)?=' || true)
 	printf 'exec'
 	printf ' %q' "$@"
 	printf '\n'

@@ -2,13 +2,18 @@
 /*
  * kvm-probe: is /dev/kvm usable for the guest tests?
  *
+ * Usage: kvm-probe [--max-loop-ms N] [DEVICE]
+ *
  * Opens /dev/kvm, checks the API version, creates a VM and runs two vCPUs
  * that each write 0x7b to port 0x3f0: one in real mode (where a vCPU
  * starts) and one in 64-bit long mode with paging (where vmm enters a
- * Linux kernel).  Exit status 0 and one line on stdout when both I/O exits
- * arrive; otherwise exit status 1 and one line on stderr naming the step
- * that failed.  Opening /dev/kvm and KVM_CREATE_VM alone prove little: a
- * host can accept those and still be unable to run a guest.
+ * Linux kernel), the latter after a loop of a million iterations whose
+ * wall time shows whether guest code runs natively or is emulated
+ * instruction by instruction (some nested set-ups accept every ioctl but
+ * run a stock kernel thousands of times slower than real hardware).
+ * Exit status 0 and one line on stdout when both I/O exits arrive (and,
+ * with --max-loop-ms, the loop took at most N ms); otherwise exit status 1
+ * and one line on stderr naming the step that failed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +22,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define GUEST_MEM	0x10000UL
@@ -45,13 +52,20 @@ struct probe {
 	size_t run_size;
 	uint8_t *mem;
 	const char *step;
+	double loop_ms;
 };
 
 /* mov dx, 0x3f0; mov al, 0x7b; out dx, al; hlt  (16-bit code) */
 static const uint8_t real_code[] = { 0xba, 0xf0, 0x03, 0xb0, 0x7b, 0xee, 0xf4 };
-/* the same in 64-bit code: mov dx needs an operand-size prefix */
-static const uint8_t long_code[] = { 0x66, 0xba, 0xf0, 0x03, 0xb0, 0x7b,
-				     0xee, 0xf4 };
+/*
+ * mov rcx, 1000000; 1: dec rcx; jnz 1b; then the port write in 64-bit code
+ * (mov dx needs an operand-size prefix).
+ */
+static const uint8_t long_code[] = {
+	0x48, 0xc7, 0xc1, 0x40, 0x42, 0x0f, 0x00,
+	0x48, 0xff, 0xc9, 0x75, 0xfb,
+	0x66, 0xba, 0xf0, 0x03, 0xb0, 0x7b, 0xee, 0xf4,
+};
 
 static int probe_vm(struct probe *p, const char *dev)
 {
@@ -154,13 +168,24 @@ static int probe_vcpu(struct probe *p, int i, int long_mode)
 	return 0;
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static int probe_run(struct probe *p, int i, int long_mode)
 {
 	const struct kvm_run *run = p->run[i];
+	double start = now_ms();
 
 	p->step = long_mode ? "KVM_RUN (long mode)" : "KVM_RUN (real mode)";
 	if (ioctl(p->vcpu[i], KVM_RUN, 0) < 0)
 		return -errno;
+	if (long_mode)
+		p->loop_ms = now_ms() - start;
 	p->step = long_mode ? "port write from long mode" :
 			      "port write from real mode";
 	if (run->exit_reason != KVM_EXIT_IO ||
@@ -213,16 +238,31 @@ static void probe_release(struct probe *p)
 
 int main(int argc, char **argv)
 {
-	const char *dev = argc > 1 ? argv[1] : "/dev/kvm";
 	struct probe p = { .kvm = -1, .vm = -1, .vcpu = { -1, -1 } };
+	const char *dev = "/dev/kvm";
+	double max_ms = 0;
 	int ret;
 
+	if (argc > 2 && !strcmp(argv[1], "--max-loop-ms")) {
+		max_ms = strtod(argv[2], NULL);
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc > 1)
+		dev = argv[1];
 	ret = probe(&p, dev);
-	if (ret)
+	if (ret) {
 		fprintf(stderr, "kvm-probe: %s: %s failed: %s\n", dev, p.step,
 			strerror(-ret));
-	else
-		printf("kvm-probe: %s: real-mode and 64-bit guests ran\n", dev);
+	} else if (max_ms > 0 && p.loop_ms > max_ms) {
+		fprintf(stderr,
+			"kvm-probe: %s: guests run, but far too slowly: a loop of 1M iterations took %.0f ms (limit %.0f ms; instructions are emulated)\n",
+			dev, p.loop_ms, max_ms);
+		ret = -ETIMEDOUT;
+	} else {
+		printf("kvm-probe: %s: real-mode and 64-bit guests ran (loop of 1M iterations: %.1f ms)\n",
+		       dev, p.loop_ms);
+	}
 	probe_release(&p);
 	return ret ? 1 : 0;
 }
