@@ -99,6 +99,23 @@ static void needs_reset_locked(struct virtio_mmio *t)
 		t->ops->interrupt(t->dev);
 }
 
+/*
+ * Apply what virtio_mmio_post() recorded; its interrupt was already raised.
+ * A posted NEEDS_RESET only counts for a device the driver has started:
+ * before that, there is nothing to reset.
+ */
+static void apply_posted_locked(struct virtio_mmio *t)
+{
+	unsigned int ev = atomic_exchange(&t->posted, 0);
+
+	if (!ev)
+		return;
+	if ((ev & VIRTIO_MMIO_EV_NEEDS_RESET) && t->status)
+		t->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+	t->interrupt_status |= VIRTIO_MMIO_INT_CONFIG;
+	t->config_generation++;
+}
+
 /* The driver may only accept features the device offered; VERSION_1 is required. */
 static bool features_ok(const struct virtio_mmio *t)
 {
@@ -279,6 +296,7 @@ void virtio_mmio_read(struct virtio_mmio *t, uint64_t off, void *data,
 
 	memset(data, 0, len);
 	pthread_mutex_lock(&t->lock);
+	apply_posted_locked(t);
 	if (off >= VIRTIO_MMIO_CONFIG) {
 		if (in_config(t, off, len) && t->ops->config_read)
 			t->ops->config_read(t->dev, off - VIRTIO_MMIO_CONFIG,
@@ -297,6 +315,7 @@ void virtio_mmio_write(struct virtio_mmio *t, uint64_t off, const void *data,
 	uint32_t v;
 
 	pthread_mutex_lock(&t->lock);
+	apply_posted_locked(t);
 	if (off >= VIRTIO_MMIO_CONFIG) {
 		if (in_config(t, off, len) && t->ops->config_write)
 			t->ops->config_write(t->dev, off - VIRTIO_MMIO_CONFIG,
@@ -323,4 +342,11 @@ void virtio_mmio_set_needs_reset(struct virtio_mmio *t)
 	pthread_mutex_lock(&t->lock);
 	needs_reset_locked(t);
 	pthread_mutex_unlock(&t->lock);
+}
+
+void virtio_mmio_post(struct virtio_mmio *t, unsigned int events)
+{
+	atomic_fetch_or(&t->posted, events);
+	if (t->ops->interrupt)
+		t->ops->interrupt(t->dev);
 }

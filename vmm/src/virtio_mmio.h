@@ -12,11 +12,15 @@
  * run on vCPU threads and take it; ops callbacks are called with it held and
  * must not call back into the transport except through the *_locked helpers
  * documented below. virtio_mmio_signal_config() may be called from any thread.
+ * virtio_mmio_post() takes no lock at all: it is for threads that must never
+ * wait for a vCPU (a vhost-user front-end's service thread, which a vCPU may
+ * be joining from inside ops->reset()).
  */
 #ifndef VMM_VIRTIO_MMIO_H
 #define VMM_VIRTIO_MMIO_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -81,7 +85,12 @@ struct virtio_mmio {
 	struct virtio_mmio_shm shm[VIRTIO_MMIO_MAX_SHM];
 	const struct virtio_mmio_ops *ops;
 	void *dev;
+	atomic_uint posted;	/* VIRTIO_MMIO_EV_*, folded in under the lock */
 };
+
+/* Events for virtio_mmio_post(). */
+#define VIRTIO_MMIO_EV_CONFIG		(1u << 0)	/* config changed */
+#define VIRTIO_MMIO_EV_NEEDS_RESET	(1u << 1)	/* device broke */
 
 struct virtio_mmio_config {
 	uint32_t device_id;
@@ -119,5 +128,13 @@ void virtio_mmio_signal_config(struct virtio_mmio *t);
 
 /* Put the device into DEVICE_NEEDS_RESET and tell the driver. */
 void virtio_mmio_set_needs_reset(struct virtio_mmio *t);
+
+/*
+ * Lock-free form of the two calls above: record @events and raise the
+ * interrupt (ops->interrupt, which must then be thread-safe, e.g. an
+ * eventfd write). The next register access applies them, before it reads
+ * anything, so the guest's interrupt handler sees them.
+ */
+void virtio_mmio_post(struct virtio_mmio *t, unsigned int events);
 
 #endif /* VMM_VIRTIO_MMIO_H */

@@ -279,3 +279,38 @@ Test(virtio_mmio, notify_without_ioeventfd_reaches_device)
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 9);	/* no such queue */
 	cr_assert_eq(dev.notified, 0);
 }
+
+/* A back-end thread posts without the lock; the guest sees it at once. */
+Test(virtio_mmio, posted_needs_reset_reaches_a_started_driver)
+{
+	uint32_t gen;
+
+	drive_to_driver_ok();
+	gen = rd(VIRTIO_MMIO_CONFIG_GENERATION);
+	virtio_mmio_post(&t, VIRTIO_MMIO_EV_NEEDS_RESET);
+	cr_assert_eq(dev.interrupts, 1, "interrupt raised by the poster");
+	cr_assert_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS),
+		     VIRTIO_MMIO_INT_CONFIG | VIRTIO_MMIO_INT_VRING);
+	cr_assert(rd(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	cr_assert_eq(rd(VIRTIO_MMIO_CONFIG_GENERATION), gen + 1);
+	/* The driver resets: the device is clean again. */
+	wr(VIRTIO_MMIO_STATUS, 0);
+	cr_assert_eq(rd(VIRTIO_MMIO_STATUS), 0);
+	cr_assert_eq(dev.reset_calls, 2);
+}
+
+Test(virtio_mmio, posted_needs_reset_ignored_before_the_driver_starts)
+{
+	virtio_mmio_post(&t, VIRTIO_MMIO_EV_NEEDS_RESET);
+	cr_assert_eq(rd(VIRTIO_MMIO_STATUS), 0, "nothing to reset yet");
+}
+
+Test(virtio_mmio, posted_config_change_bumps_generation)
+{
+	uint32_t gen = rd(VIRTIO_MMIO_CONFIG_GENERATION);
+
+	virtio_mmio_post(&t, VIRTIO_MMIO_EV_CONFIG);
+	cr_assert_eq(rd(VIRTIO_MMIO_CONFIG_GENERATION), gen + 1);
+	cr_assert_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
+	cr_assert_eq(rd(VIRTIO_MMIO_STATUS), 0);
+}
