@@ -24,6 +24,11 @@ const char cli_usage[] =
 "  --console stdio|off  serial console on stdin/stdout, or none (default: stdio)\n"
 "  --log-level LEVEL    error, warn, info or debug (default: warn)\n"
 "  --reboot-ok          exit 0 (not 3) when the guest reboots\n"
+"  --vhost-user socket=PATH,virtio-id=N[,queues=N][,queue-size=N]\n"
+"                       [,shm=ID:SIZE]...   or   socket=PATH,type=fs,tag=TAG\n"
+"                       a vhost-user device on virtio-mmio (repeatable, up\n"
+"                       to 8); shm= sizes regions of back-ends without\n"
+"                       GET_SHMEM_CONFIG\n"
 "\n"
 "Exit status: 0 guest powered off, 1 bad invocation or input, 2 host-side\n"
 "failure, 3 guest rebooted, 4 guest crashed, 5 guest touched an unmapped\n"
@@ -136,6 +141,21 @@ static int parse_log_level(const char *v, struct cli_options *o, char *err,
 		    "--log-level '%s': must be error, warn, info or debug", v);
 }
 
+static int parse_vhost_user(const char *v, struct cli_options *o, char *err,
+			    size_t errlen)
+{
+	char why[400];
+
+	if (o->nvhost_user == VMM_VHOST_USER_MAX_DEVICES)
+		return fail(err, errlen, "--vhost-user: at most %d devices",
+			    VMM_VHOST_USER_MAX_DEVICES);
+	if (vhost_user_opt_parse(v, &o->vhost_user[o->nvhost_user], why,
+				 sizeof(why)))
+		return fail(err, errlen, "--vhost-user: %s", why);
+	o->nvhost_user++;
+	return 0;
+}
+
 static int parse_path(const char *opt, const char *v, const char **dst,
 		      char *err, size_t errlen)
 {
@@ -165,12 +185,14 @@ static int parse_valued(const char *opt, const char *v, struct cli_options *o,
 		return parse_console(v, o, err, errlen);
 	if (!strcmp(opt, "--log-level"))
 		return parse_log_level(v, o, err, errlen);
+	if (!strcmp(opt, "--vhost-user"))
+		return parse_vhost_user(v, o, err, errlen);
 	return 1;	/* not a valued option */
 }
 
 static const char *const valued[] = {
 	"--kernel", "--initrd", "--cmdline", "--memory", "--cpus",
-	"--console", "--log-level",
+	"--console", "--log-level", "--vhost-user",
 };
 
 static bool is_valued(const char *opt)

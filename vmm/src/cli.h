@@ -9,6 +9,8 @@
 
 #include <vmm/vmm.h>
 
+#include "vhost_user_opt.h"
+
 /* Exit statuses (docs/cli.md). */
 enum {
 	VMM_STATUS_POWEROFF = 0,
@@ -30,6 +32,8 @@ struct cli_options {
 	struct vmm_config cfg;
 	bool reboot_ok;
 	bool console_off;
+	unsigned int nvhost_user;
+	struct vhost_user_opt vhost_user[VMM_VHOST_USER_MAX_DEVICES];
 };
 
 /*

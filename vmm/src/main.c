@@ -55,6 +55,20 @@ static int status_for_error(const struct vmm_error *err)
 	}
 }
 
+static int add_devices(struct cli_options *o, struct vmm *vm,
+		       struct vmm_error *err)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < o->nvhost_user; i++) {
+		ret = vmm_add_vhost_user(vm, &o->vhost_user[i].dev, err);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 static int run(struct cli_options *o)
 {
 	struct vmm_error err;
@@ -65,6 +79,12 @@ static int run(struct cli_options *o)
 	ret = vmm_create(&o->cfg, &vm, &err);
 	if (ret < 0) {
 		fprintf(stderr, "vmm: %s\n", err.msg);
+		return status_for_error(&err);
+	}
+	ret = add_devices(o, vm, &err);
+	if (ret < 0) {
+		fprintf(stderr, "vmm: %s\n", err.msg);
+		vmm_destroy(vm);
 		return status_for_error(&err);
 	}
 	running_vm = vm;

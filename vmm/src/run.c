@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "layout.h"
+#include "shm_space.h"
+#include "vhost_user_dev.h"
 #include "vm.h"
 
 static void vcpu_io(struct vmm *vm, struct kvm_run *run)
@@ -67,6 +69,41 @@ static void vcpu_mmio(struct vmm *vm, struct kvm_run *run)
 		  (unsigned long long)run->mmio.phys_addr, len);
 }
 
+/*
+ * The guest touched a shared memory page nothing is mapped at: stop with
+ * one line naming the vCPU, its RIP, the address when KVM told it, and
+ * every region with its base, size and mapping count (docs/architecture.md).
+ */
+static void vcpu_shm_fault(struct vmm *vm, struct vcpu *cpu, const char *what,
+			   uint64_t gpa)
+{
+	const struct shm_space *s = vhost_user_shm_space(vm);
+	char where[64] = "", regions[360] = "none";
+	char detail[sizeof(vm->exit.detail)];
+	unsigned long long rip = 0;
+	struct kvm_regs regs;
+
+	if (ioctl(cpu->fd, KVM_GET_REGS, &regs) == 0)
+		rip = regs.rip;
+	if (what)	/* NULL: KVM_RUN failed with EFAULT, no address */
+		snprintf(where, sizeof(where), " (%s at 0x%llx)", what,
+			 (unsigned long long)gpa);
+	if (s && s->n)
+		shm_space_describe(s, regions, sizeof(regions));
+	snprintf(detail, sizeof(detail),
+		 "vCPU %u rip 0x%llx: access to unmapped shared memory%s; regions: %s",
+		 cpu->id, rip, where, regions);
+	vm_request_stop(vm, VMM_EXIT_MEMORY_FAULT, EFAULT, detail);
+}
+
+/* An MMIO exit inside a shared memory region is a hole, never a device. */
+static bool vcpu_mmio_is_shm(struct vmm *vm, struct kvm_run *run)
+{
+	const struct shm_space *s = vhost_user_shm_space(vm);
+
+	return s && shm_space_find(s, run->mmio.phys_addr);
+}
+
 /* Registers of a vCPU, for crash reports and debugging. */
 static void vcpu_log_state(struct vmm *vm, struct vcpu *cpu,
 			   enum vmm_log_level level)
@@ -106,8 +143,19 @@ static bool vcpu_handle_exit(struct vmm *vm, struct vcpu *cpu)
 		vcpu_io(vm, run);
 		return true;
 	case KVM_EXIT_MMIO:
+		if (vcpu_mmio_is_shm(vm, run)) {
+			vcpu_shm_fault(vm, cpu,
+				       run->mmio.is_write ? "write" : "read",
+				       run->mmio.phys_addr);
+			return false;
+		}
 		vcpu_mmio(vm, run);
 		return true;
+#ifdef KVM_EXIT_MEMORY_FAULT
+	case KVM_EXIT_MEMORY_FAULT:
+		vcpu_shm_fault(vm, cpu, "access", run->memory_fault.gpa);
+		return false;
+#endif
 	case KVM_EXIT_HLT:
 	case KVM_EXIT_INTR:
 		return true;
@@ -156,10 +204,7 @@ static void vcpu_run_error(struct vmm *vm, struct vcpu *cpu, int err)
 
 	if (err == EFAULT) {
 		/* All RAM is mapped: only a PROT_NONE shmem page faults. */
-		snprintf(detail, sizeof(detail),
-			 "vCPU %u: guest touched unmapped shared memory",
-			 cpu->id);
-		vm_request_stop(vm, VMM_EXIT_MEMORY_FAULT, err, detail);
+		vcpu_shm_fault(vm, cpu, NULL, 0);
 		return;
 	}
 	snprintf(detail, sizeof(detail), "vCPU %u: KVM_RUN: %s", cpu->id,

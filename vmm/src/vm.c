@@ -21,6 +21,7 @@
 #include "e820.h"
 #include "layout.h"
 #include "platform.h"
+#include "vhost_user_dev.h"
 #include "vm.h"
 
 #define DEFAULT_CMDLINE		"console=ttyS0"
@@ -414,6 +415,8 @@ void vmm_destroy(struct vmm *vm)
 	for (i = 0; i < vm->vcpus_created; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
+	/* Back-end threads and memslots go before KVM and guest RAM. */
+	vhost_user_devs_destroy(vm->vhost_user);
 	if (vm->serial_ready)
 		serial_destroy(&vm->serial);
 	if (vm->kvm_ready)

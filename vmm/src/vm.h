@@ -23,6 +23,8 @@
 
 #define VM_MAX_VIRTIO	32
 
+struct vhost_user_devs;
+
 struct vmm {
 	struct vmm_log log;
 	uint64_t start_ns;
@@ -44,6 +46,7 @@ struct vmm {
 	uint32_t gsi_next;
 	struct acpi_virtio_mmio virtio[VM_MAX_VIRTIO];
 	unsigned int nvirtio;
+	struct vhost_user_devs *vhost_user;	/* vmm_add_vhost_user() */
 
 	/* Stopping: the first vm_request_stop() wins and fills exit. */
 	atomic_int stop_claimed;

@@ -26,6 +26,8 @@
 #include <stdint.h>
 #include <signal.h>
 
+#include <vmm/vhost_user.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -105,7 +107,7 @@ enum vmm_exit_reason {
 struct vmm_exit {
 	enum vmm_exit_reason reason;
 	int errnum;		/* VMM_EXIT_HOST_ERROR: positive errno */
-	char detail[128];	/* e.g. which vCPU and KVM exit, for a crash */
+	char detail[512];	/* e.g. which vCPU and KVM exit, for a crash */
 };
 
 struct vmm;

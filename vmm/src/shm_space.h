@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest-physical space for VIRTIO Shared Memory Regions, and the list of
+ * regions placed in it.
+ *
+ * Regions go above RAM (and above 4 GiB), each naturally aligned (to its
+ * size rounded up to a power of two) so that the guest can map it with
+ * large pages, and below the guest's physical address limit (CPUID
+ * 0x80000008). The list serves the vCPU exit path: is an address inside
+ * a region, and a one-line account of every region for the diagnostic.
+ *
+ * Locking: none. Regions are added before the VM runs (vmm_add_*); vCPU
+ * threads only read the list afterwards.
+ */
+#ifndef VMM_SHM_SPACE_H
+#define VMM_SHM_SPACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHM_SPACE_MAX_REGIONS	64
+
+struct shmem_region;
+
+struct shm_space_entry {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t shmid;
+	char dev[32];			/* device name, for the diagnostic */
+	struct shmem_region *region;	/* borrowed; NULL in tests */
+};
+
+struct shm_space {
+	uint64_t next;			/* lowest free address */
+	uint64_t limit;			/* first address the guest cannot reach */
+	unsigned int n;
+	struct shm_space_entry e[SHM_SPACE_MAX_REGIONS];
+};
+
+/*
+ * @ram_end: first byte above guest RAM; @phys_bits: the guest's physical
+ * address width (0: 36, the architectural minimum).
+ */
+void shm_space_init(struct shm_space *s, uint64_t ram_end,
+		    unsigned int phys_bits);
+
+/*
+ * Reserve a naturally aligned range of @size bytes (a page multiple).
+ * -EINVAL (size 0 or not a page multiple), -ENOSPC (beyond the guest's
+ * physical address width).
+ */
+int shm_space_alloc(struct shm_space *s, uint64_t size, uint64_t *gpa);
+
+/* Record a placed region for lookups. -ENOSPC when the list is full. */
+int shm_space_add(struct shm_space *s, const char *dev, uint8_t shmid,
+		  uint64_t gpa, uint64_t size, struct shmem_region *region);
+/* Forget the region at @gpa (a device that failed to start). */
+void shm_space_remove(struct shm_space *s, uint64_t gpa);
+
+/* The region containing @gpa, or NULL. */
+const struct shm_space_entry *shm_space_find(const struct shm_space *s,
+					     uint64_t gpa);
+
+/*
+ * "fs0 shm0 0x100000000+0x40000000 3 mappings; ..." for every region, into
+ * @buf (always NUL-terminated, cut at @len). Returns the length written.
+ */
+size_t shm_space_describe(const struct shm_space *s, char *buf, size_t len);
+
+/* The guest's physical address width from a CPUID leaf 0x80000008 EAX. */
+unsigned int shm_space_phys_bits(uint32_t eax_80000008);
+
+#endif /* VMM_SHM_SPACE_H */

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: MIT
+/* Parsing of the --vhost-user option value (docs/cli.md). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vhost_user_opt.h"
+
+#define PAGE_SIZE_4K	4096ULL
+#define SHM_SIZE_MAX	(1ULL << 40)
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* A decimal or 0x number that fills @s entirely. */
+static int parse_u64(const char *s, unsigned long long *v, char **end)
+{
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, end, 0);
+	return errno ? -1 : 0;
+}
+
+static int parse_uint(const char *s, unsigned long long max,
+		      unsigned long long *v)
+{
+	char *end;
+
+	if (parse_u64(s, v, &end) || *end || *v > max)
+		return -1;
+	return 0;
+}
+
+/* "64M", "4096", "1G": bytes. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (parse_u64(s, &v, &end))
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	default: break;
+	}
+	if (*end || (shift && v > (~0ULL >> shift)))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_shm(const char *v, struct vmm_vhost_user *d, char *err,
+		     size_t errlen)
+{
+	unsigned long long id;
+	const char *colon = strchr(v, ':');
+	char idbuf[8];
+	uint64_t size;
+	unsigned int i;
+
+	if (!colon || colon == v || (size_t)(colon - v) >= sizeof(idbuf))
+		return fail(err, errlen, "shm=%s: must be ID:SIZE", v);
+	snprintf(idbuf, sizeof(idbuf), "%.*s", (int)(colon - v), v);
+	if (parse_uint(idbuf, 255, &id))
+		return fail(err, errlen, "shm=%s: ID must be 0 to 255", v);
+	if (parse_size(colon + 1, &size) || size == 0 ||
+	    size % PAGE_SIZE_4K || size > SHM_SIZE_MAX)
+		return fail(err, errlen,
+			    "shm=%s: SIZE must be a multiple of 4K from 4K to 1T",
+			    v);
+	for (i = 0; i < d->nshm; i++)
+		if (d->shm[i].id == id)
+			return fail(err, errlen, "shm=%s: shmid %llu given twice",
+				    v, id);
+	if (d->nshm == VMM_VHOST_USER_MAX_SHM)
+		return fail(err, errlen, "shm=%s: at most %d regions", v,
+			    VMM_VHOST_USER_MAX_SHM);
+	d->shm[d->nshm++] = (struct vmm_vhost_user_shm){
+		.id = (uint8_t)id, .size = size,
+	};
+	return 0;
+}
+
+static int copy_str(const char *key, const char *v, char *dst, size_t max,
+		    char *err, size_t errlen)
+{
+	size_t n = strlen(v);
+
+	if (n == 0)
+		return fail(err, errlen, "%s=: empty", key);
+	if (n >= max)
+		return fail(err, errlen, "%s=%s: longer than %zu bytes", key, v,
+			    max - 1);
+	memcpy(dst, v, n + 1);
+	return 0;
+}
+
+static int parse_queue_size(const char *v, struct vmm_vhost_user *d,
+			    char *err, size_t errlen)
+{
+	unsigned long long n;
+
+	if (parse_uint(v, VMM_VHOST_USER_MAX_QUEUE_SIZE, &n) || n == 0 ||
+	    (n & (n - 1)))
+		return fail(err, errlen,
+			    "queue-size=%s: must be a power of two from 1 to %d",
+			    v, VMM_VHOST_USER_MAX_QUEUE_SIZE);
+	d->queue_size = (unsigned int)n;
+	return 0;
+}
+
+static int parse_type(const char *v, struct vmm_vhost_user *d, char *err,
+		      size_t errlen)
+{
+	if (strcmp(v, "fs"))
+		return fail(err, errlen, "type=%s: the only type is fs", v);
+	if (d->virtio_id && d->virtio_id != VMM_VIRTIO_ID_FS)
+		return fail(err, errlen,
+			    "type=fs: conflicts with virtio-id=%u", d->virtio_id);
+	d->virtio_id = VMM_VIRTIO_ID_FS;
+	return 0;
+}
+
+static int parse_virtio_id(const char *v, struct vmm_vhost_user *d,
+			   char *err, size_t errlen)
+{
+	unsigned long long n;
+
+	if (parse_uint(v, 0xffff, &n) || n == 0)
+		return fail(err, errlen,
+			    "virtio-id=%s: must be a device id from 1 to 65535",
+			    v);
+	if (d->virtio_id && d->virtio_id != n)
+		return fail(err, errlen, "virtio-id=%s: conflicts with type=fs",
+			    v);
+	d->virtio_id = (uint32_t)n;
+	return 0;
+}
+
+/* One key=value pair; @v is NUL-terminated. */
+static int parse_pair(const char *key, const char *v, struct vhost_user_opt *o,
+		      char *err, size_t errlen)
+{
+	struct vmm_vhost_user *d = &o->dev;
+	unsigned long long n;
+
+	if (!strcmp(key, "socket")) {
+		if (d->socket_path)
+			return fail(err, errlen, "socket= given twice");
+		d->socket_path = o->socket;
+		return copy_str(key, v, o->socket, sizeof(o->socket), err,
+				errlen);
+	}
+	if (!strcmp(key, "virtio-id"))
+		return parse_virtio_id(v, d, err, errlen);
+	if (!strcmp(key, "type"))
+		return parse_type(v, d, err, errlen);
+	if (!strcmp(key, "queues")) {
+		if (parse_uint(v, VMM_VHOST_USER_MAX_QUEUES, &n) || n == 0)
+			return fail(err, errlen,
+				    "queues=%s: must be a number from 1 to %d",
+				    v, VMM_VHOST_USER_MAX_QUEUES);
+		d->queues = (unsigned int)n;
+		return 0;
+	}
+	if (!strcmp(key, "queue-size"))
+		return parse_queue_size(v, d, err, errlen);
+	if (!strcmp(key, "shm"))
+		return parse_shm(v, d, err, errlen);
+	if (!strcmp(key, "tag")) {
+		if (d->tag)
+			return fail(err, errlen, "tag= given twice");
+		d->tag = o->tag;
+		return copy_str(key, v, o->tag, sizeof(o->tag), err, errlen);
+	}
+	return fail(err, errlen,
+		    "unknown key '%s' (socket, virtio-id, type, queues, queue-size, shm, tag)",
+		    key);
+}
+
+static int check_complete(struct vmm_vhost_user *d, char *err, size_t errlen)
+{
+	if (!d->socket_path)
+		return fail(err, errlen, "socket=PATH is required");
+	if (!d->virtio_id)
+		return fail(err, errlen, "virtio-id=N or type=fs is required");
+	if (d->tag && d->virtio_id != VMM_VIRTIO_ID_FS)
+		return fail(err, errlen, "tag= is only for type=fs");
+	return 0;
+}
+
+int vhost_user_opt_parse(const char *s, struct vhost_user_opt *o, char *err,
+			 size_t errlen)
+{
+	char item[512];
+	const char *p = s;
+
+	memset(o, 0, sizeof(*o));
+	vmm_vhost_user_init(&o->dev);
+	if (!*s)
+		return fail(err, errlen, "empty value");
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		char *eq;
+
+		if (n == 0)
+			return fail(err, errlen, "empty item in '%s'", s);
+		if (n >= sizeof(item))
+			return fail(err, errlen, "item too long in '%s'", s);
+		memcpy(item, p, n);
+		item[n] = '\0';
+		p += n;
+		if (*p == ',' && !*++p)
+			return fail(err, errlen, "trailing ',' in '%s'", s);
+		eq = strchr(item, '=');
+		if (!eq)
+			return fail(err, errlen, "'%s' is not KEY=VALUE", item);
+		*eq = '\0';
+		if (parse_pair(item, eq + 1, o, err, errlen))
+			return -1;
+	}
+	return check_complete(&o->dev, err, errlen);
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The value of vmm's --vhost-user option:
+ *   socket=PATH,virtio-id=N|type=fs[,queues=N][,queue-size=N]
+ *   [,shm=ID:SIZE]...[,tag=TAG]
+ * parsed into a struct vmm_vhost_user whose strings live in the same
+ * struct vhost_user_opt (so it must not be copied).
+ */
+#ifndef VMM_VHOST_USER_OPT_H
+#define VMM_VHOST_USER_OPT_H
+
+#include <stddef.h>
+
+#include <vmm/vhost_user.h>
+
+#define VHOST_USER_OPT_PATH_MAX	108	/* sizeof(sockaddr_un.sun_path) */
+
+struct vhost_user_opt {
+	struct vmm_vhost_user dev;
+	char socket[VHOST_USER_OPT_PATH_MAX];
+	char tag[VMM_VIRTIO_FS_TAG_MAX + 1];
+};
+
+/*
+ * Parse @s into @o. Returns 0, or -1 with one line in @err naming the bad
+ * key and value (without the option name).
+ */
+int vhost_user_opt_parse(const char *s, struct vhost_user_opt *o, char *err,
+			 size_t errlen);
+
+#endif /* VMM_VHOST_USER_OPT_H */

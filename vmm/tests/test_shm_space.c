@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+/* Guest-physical placement of shared memory regions and the fault lookup. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "shm_space.h"
+
+#define G (1ULL << 30)
+#define M (1ULL << 20)
+
+Test(shm_space, regions_go_above_4g_even_with_little_ram)
+{
+	struct shm_space s;
+	uint64_t gpa;
+
+	shm_space_init(&s, 256 * M, 40);
+	cr_assert_eq(shm_space_alloc(&s, 64 * M, &gpa), 0);
+	cr_assert_eq(gpa, 4 * G);
+}
+
+Test(shm_space, regions_start_above_ram_naturally_aligned)
+{
+	struct shm_space s;
+	uint64_t a, b, c;
+
+	/* RAM reaches 5 GiB + 4 KiB: the next 1 GiB boundary is 6 GiB. */
+	shm_space_init(&s, 5 * G + 4096, 40);
+	cr_assert_eq(shm_space_alloc(&s, 1 * G, &a), 0);
+	cr_assert_eq(a, 6 * G);
+	cr_assert_eq(shm_space_alloc(&s, 2 * M, &b), 0);
+	cr_assert_eq(b, 7 * G, "right after the first, 2 MiB aligned");
+	/* 3 MiB rounds up to 4 MiB alignment. */
+	cr_assert_eq(shm_space_alloc(&s, 3 * M, &c), 0);
+	cr_assert_eq(c % (4 * M), 0);
+	cr_assert_geq(c, b + 2 * M);
+}
+
+Test(shm_space, stays_below_the_guest_physical_limit)
+{
+	struct shm_space s;
+	uint64_t gpa;
+
+	shm_space_init(&s, 4 * G, 36);	/* 64 GiB of physical space */
+	cr_assert_eq(shm_space_alloc(&s, 32 * G, &gpa), 0);
+	cr_assert_eq(gpa, 32 * G);
+	cr_assert_eq(shm_space_alloc(&s, 32 * G, &gpa), -ENOSPC);
+	cr_assert_eq(shm_space_alloc(&s, 16 * G, &gpa), -ENOSPC,
+		     "64 GiB is the end of a 36-bit space");
+	cr_assert_eq(shm_space_alloc(&s, 4096, &gpa), -ENOSPC);
+}
+
+Test(shm_space, refuses_bad_sizes)
+{
+	struct shm_space s;
+	uint64_t gpa;
+
+	shm_space_init(&s, 0, 48);
+	cr_assert_eq(shm_space_alloc(&s, 0, &gpa), -EINVAL);
+	cr_assert_eq(shm_space_alloc(&s, 4095, &gpa), -EINVAL);
+	cr_assert_eq(shm_space_alloc(&s, (1ULL << 63) + 4096, &gpa), -ENOSPC);
+}
+
+Test(shm_space, phys_bits_from_cpuid_clamped)
+{
+	cr_assert_eq(shm_space_phys_bits(0x3028), 40);
+	cr_assert_eq(shm_space_phys_bits(0), 36);
+	cr_assert_eq(shm_space_phys_bits(0xff), 52);
+}
+
+Test(shm_space, lookup_finds_only_addresses_inside_a_region)
+{
+	struct shm_space s;
+
+	shm_space_init(&s, 0, 40);
+	cr_assert_eq(shm_space_add(&s, "fs0", 0, 4 * G, 2 * M, NULL), 0);
+	cr_assert_eq(shm_space_add(&s, "ex", 1, 8 * G, 4096, NULL), 0);
+	cr_assert_null(shm_space_find(&s, 4 * G - 1));
+	cr_assert_eq(shm_space_find(&s, 4 * G)->shmid, 0);
+	cr_assert_eq(shm_space_find(&s, 4 * G + 2 * M - 1)->shmid, 0);
+	cr_assert_null(shm_space_find(&s, 4 * G + 2 * M));
+	cr_assert_str_eq(shm_space_find(&s, 8 * G + 4095)->dev, "ex");
+	shm_space_remove(&s, 4 * G);
+	cr_assert_null(shm_space_find(&s, 4 * G));
+	cr_assert_not_null(shm_space_find(&s, 8 * G));
+}
+
+Test(shm_space, description_names_every_region_and_is_cut_safely)
+{
+	struct shm_space s;
+	char buf[200], small[20];
+
+	shm_space_init(&s, 0, 40);
+	shm_space_add(&s, "fs0", 0, 4 * G, 2 * M, NULL);
+	shm_space_add(&s, "ex", 3, 8 * G, 4096, NULL);
+	shm_space_describe(&s, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "fs0 shm0 0x100000000+0x200000 0 mappings; "
+			      "ex shm3 0x200000000+0x1000 0 mappings");
+	cr_assert_eq(shm_space_describe(&s, small, sizeof(small)), 19);
+	cr_assert_eq(strlen(small), 19);
+}
