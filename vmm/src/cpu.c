@@ -94,24 +94,26 @@ static int vcpu_set_msrs(struct vcpu *cpu)
 		MSR_IA32_SYSENTER_EIP, MSR_STAR, MSR_LSTAR, MSR_CSTAR,
 		MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE, MSR_IA32_TSC,
 	};
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[16];
-	} m;
+	const unsigned int max = sizeof(zeroed) / sizeof(zeroed[0]) + 2;
+	struct kvm_msrs *m;
 	unsigned int i, n = 0;
+	int ret = 0;
 
-	memset(&m, 0, sizeof(m));
+	m = calloc(1, sizeof(*m) + max * sizeof(m->entries[0]));
+	if (!m)
+		return -ENOMEM;
 	for (i = 0; i < sizeof(zeroed) / sizeof(zeroed[0]); i++)
-		m.e[n++].index = zeroed[i];
-	m.e[n].index = MSR_IA32_MISC_ENABLE;
-	m.e[n++].data = MISC_ENABLE_FAST_STRING;
+		m->entries[n++].index = zeroed[i];
+	m->entries[n].index = MSR_IA32_MISC_ENABLE;
+	m->entries[n++].data = MISC_ENABLE_FAST_STRING;
 	/* Default memory type write-back: without it RAM may be uncached. */
-	m.e[n].index = MSR_MTRR_DEF_TYPE;
-	m.e[n++].data = MTRR_ENABLE | MTRR_TYPE_WB;
-	m.hdr.nmsrs = n;
-	if (ioctl(cpu->fd, KVM_SET_MSRS, &m) != (int)n)
-		return -EIO;
-	return 0;
+	m->entries[n].index = MSR_MTRR_DEF_TYPE;
+	m->entries[n++].data = MTRR_ENABLE | MTRR_TYPE_WB;
+	m->nmsrs = n;
+	if (ioctl(cpu->fd, KVM_SET_MSRS, m) != (int)n)
+		ret = -EIO;
+	free(m);
+	return ret;
 }
 
 static uint32_t lvt_mode(uint32_t lvt, uint32_t mode)

@@ -215,10 +215,8 @@ static void vcpu_run_error(struct vmm *vm, struct vcpu *cpu, int err)
 /* Block the kick signal here, unblock it inside KVM_RUN. */
 static int vcpu_signal_setup(struct vcpu *cpu)
 {
-	struct {
-		struct kvm_signal_mask hdr;
-		uint8_t set[8];
-	} m;
+	uint32_t buf[3];	/* struct kvm_signal_mask + 8 bytes of set */
+	struct kvm_signal_mask *m = (struct kvm_signal_mask *)buf;
 	sigset_t block, inside;
 
 	sigemptyset(&block);
@@ -226,9 +224,9 @@ static int vcpu_signal_setup(struct vcpu *cpu)
 	pthread_sigmask(SIG_BLOCK, &block, NULL);
 	pthread_sigmask(SIG_BLOCK, NULL, &inside);
 	sigdelset(&inside, VMM_KICK_SIGNAL);
-	m.hdr.len = 8;		/* the kernel's sigset_t */
-	memcpy(m.set, &inside, 8);
-	if (ioctl(cpu->fd, KVM_SET_SIGNAL_MASK, &m) < 0)
+	m->len = 8;		/* the kernel's sigset_t */
+	memcpy(m->sigset, &inside, 8);
+	if (ioctl(cpu->fd, KVM_SET_SIGNAL_MASK, m) < 0)
 		return -errno;
 	return 0;
 }
