@@ -191,8 +191,14 @@ static int parse_pair(const char *key, const char *v, struct vhost_user_opt *o,
 		d->tag = o->tag;
 		return copy_str(key, v, o->tag, sizeof(o->tag), err, errlen);
 	}
+	if (!strcmp(key, "name")) {
+		if (d->name)
+			return fail(err, errlen, "name= given twice");
+		d->name = o->name;
+		return copy_str(key, v, o->name, sizeof(o->name), err, errlen);
+	}
 	return fail(err, errlen,
-		    "unknown key '%s' (socket, virtio-id, type, queues, queue-size, shm, tag)",
+		    "unknown key '%s' (socket, virtio-id, type, queues, queue-size, shm, tag, name)",
 		    key);
 }
 

@@ -15,6 +15,8 @@ static int parse(const char *s)
 	return vhost_user_opt_parse(s, &o, err, sizeof(err));
 }
 
+static void assert_refused(const char *value, const char *needle);
+
 Test(vhost_user_opt, full_generic_device)
 {
 	cr_assert_eq(parse("socket=/tmp/ex.sock,virtio-id=63,queues=2,"
@@ -29,6 +31,15 @@ Test(vhost_user_opt, full_generic_device)
 	cr_assert_eq(o.dev.shm[1].id, 3);
 	cr_assert_eq(o.dev.shm[1].size, 0x2000);
 	cr_assert_null(o.dev.tag);
+	cr_assert_null(o.dev.name, "default: log lines use the socket path");
+}
+
+Test(vhost_user_opt, name_for_log_lines)
+{
+	cr_assert_eq(parse("socket=/s,virtio-id=1,name=ex0"), 0, "%s", err);
+	cr_assert_str_eq(o.dev.name, "ex0");
+	assert_refused("socket=/s,virtio-id=1,name=0123456789abcdef0123456789abcdef",
+		       "longer than 31");
 }
 
 Test(vhost_user_opt, fs_shorthand_with_tag)
