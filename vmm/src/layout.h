@@ -18,7 +18,8 @@
 #define BOOT_CMDLINE_MAX	0x10000ULL	/* up to 0x30000 */
 #define EBDA_START		0x9fc00ULL	/* reserved from here to 1 MiB */
 #define ACPI_TABLES_ADDR	0xe0000ULL	/* RSDP first: BIOS area scan */
-#define ACPI_TABLES_MAX		0x20000ULL	/* up to 1 MiB */
+#define ACPI_TABLES_MAX		0x1f000ULL	/* up to 0xff000 */
+#define RESET_VECTOR_ADDR	0xffff0ULL	/* f000:fff0, where a CPU resets */
 #define HIGH_MEMORY_START	SZ_1M
 
 /* 32-bit MMIO hole: RAM above 3 GiB moves above 4 GiB. */

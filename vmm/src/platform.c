@@ -87,6 +87,20 @@ static const struct bus_ops ignore_ops = {
 	.write = ignore_write,
 };
 
+void platform_write_reset_vector(uint8_t *ram)
+{
+	static const uint8_t stub[] = {
+		0xba, PORT_ACPI_RESET & 0xff, PORT_ACPI_RESET >> 8, /* mov dx, port */
+		0xb0, ACPI_RESET_VALUE,			/* mov al, value */
+		0xee,					/* out dx, al */
+		0xfa,					/* cli */
+		0xf4,					/* 1: hlt */
+		0xeb, 0xfd,				/* jmp 1b */
+	};
+
+	memcpy(ram + RESET_VECTOR_ADDR, stub, sizeof(stub));
+}
+
 int platform_register(struct vmm *vm)
 {
 	struct bus *pio = vm_pio_bus(vm);

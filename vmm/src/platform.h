@@ -9,6 +9,16 @@
 
 struct vmm;
 
+#include <stdint.h>
+
 int platform_register(struct vmm *vm);
+
+/*
+ * Firmware at the reset vector (0xffff0, in low RAM @ram): writes the ACPI
+ * reset register, so a guest that jumps there to reboot (Linux does on a
+ * hardware-reduced ACPI machine: its EFI reboot finds no EFI and it falls
+ * back to the BIOS reset vector) reboots the machine.
+ */
+void platform_write_reset_vector(uint8_t *ram);
 
 #endif /* VMM_PLATFORM_H */

@@ -290,6 +290,7 @@ static int load_guest(struct vmm *vm, const struct vmm_config *cfg,
 	if (ret)
 		return set_err(err, VMM_ERROR_CONFIG, ret, "%s", why);
 	boot_write_page_tables(vm->ram.base);
+	platform_write_reset_vector(vm->ram.base);
 	return 0;
 }
 

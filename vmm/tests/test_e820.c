@@ -43,6 +43,9 @@ Test(e820, small_ram_has_no_high_part)
 	cr_assert_eq(m[1].type, E820_RESERVED);
 	cr_assert_leq(m[1].addr, ACPI_TABLES_ADDR);
 	cr_assert_geq(m[1].addr + m[1].size, ACPI_TABLES_ADDR + ACPI_TABLES_MAX);
+	/* The reset-vector stub is reserved too, and clear of the tables. */
+	cr_assert_leq(ACPI_TABLES_ADDR + ACPI_TABLES_MAX, RESET_VECTOR_ADDR);
+	cr_assert_geq(m[1].addr + m[1].size, RESET_VECTOR_ADDR + 16);
 	cr_assert_eq(m[2].addr, 1ULL << 20);
 	cr_assert_eq(m[2].addr + m[2].size, 256ULL << 20);
 	/* Everything but the reserved BIOS area is usable. */
