@@ -7,6 +7,7 @@
  * through a vmm thread.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -67,6 +68,13 @@ struct vhost_user_dev {
 	uint8_t config[FS_CONFIG_SIZE];	/* else this one (virtio-fs) */
 	uint32_t config_size;
 	atomic_bool broken;		/* back-end gone since last reset */
+	/*
+	 * While the device is being created, the front-end's errors are kept
+	 * here for the one line vmm_add_vhost_user() reports, not printed.
+	 */
+	pthread_mutex_t log_lock;
+	bool creating;
+	char create_err[160];
 };
 
 void vmm_vhost_user_init(struct vmm_vhost_user *dev)
@@ -76,11 +84,40 @@ void vmm_vhost_user_init(struct vmm_vhost_user *dev)
 
 /* ---- logging ---------------------------------------------------------- */
 
+/* The front-end starts its lines with "NAME: ". */
+static const char *fe_msg_text(const struct vhost_user_dev *d, const char *msg)
+{
+	size_t n = strlen(d->name);
+
+	if (!strncmp(msg, d->name, n) && !strncmp(msg + n, ": ", 2))
+		return msg + n + 2;
+	return msg;
+}
+
 static void fe_log(void *opaque, enum vhost_log_level level, const char *msg)
 {
 	struct vhost_user_dev *d = opaque;
+	const char *text = fe_msg_text(d, msg);
+	bool keep;
 
+	pthread_mutex_lock(&d->log_lock);
+	keep = d->creating && level <= VHOST_LOG_WARN;
+	if (keep)
+		snprintf(d->create_err, sizeof(d->create_err), "%s", text);
+	pthread_mutex_unlock(&d->log_lock);
+	if (keep)
+		return;
+	/* fe_disconnected() says it, with what it means for the guest. */
+	if (level == VHOST_LOG_WARN && !strcmp(text, "back-end disconnected"))
+		level = VHOST_LOG_INFO;
 	vmm_logf(&d->vm->log, (enum vmm_log_level)level, "%s", msg);
+}
+
+static void creation_done(struct vhost_user_dev *d)
+{
+	pthread_mutex_lock(&d->log_lock);
+	d->creating = false;
+	pthread_mutex_unlock(&d->log_lock);
 }
 
 static void shm_log(void *opaque, enum shmem_log_level level, const char *msg)
@@ -423,9 +460,11 @@ static int connect_backend(struct vhost_user_dev *d,
 	int ret;
 
 	ret = vhost_fe_create(&fc, &d->fe);
+	creation_done(d);
+	if (ret && d->create_err[0])
+		return failf(w, ret, "%s", d->create_err);
 	if (ret)
 		return failf(w, ret, "back-end at %s: %s", c->socket_path,
-			     ret == -EPROTO ? "broke the vhost-user protocol (see the line above)" :
 			     strerror(-ret));
 	return 0;
 }
@@ -627,6 +666,7 @@ static void dev_destroy(struct vhost_user_dev *d, struct shm_space *space)
 		bus_unregister(vm_mmio_bus(d->vm), d->base);
 	if (d->t_ready)
 		virtio_mmio_destroy(&d->t);
+	pthread_mutex_destroy(&d->log_lock);
 	if (d->call_fd >= 0)
 		close(d->call_fd);
 	for (i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
@@ -643,6 +683,11 @@ static struct vhost_user_dev *dev_alloc(struct vmm *vm,
 
 	if (!d)
 		return NULL;
+	if (pthread_mutex_init(&d->log_lock, NULL)) {
+		free(d);
+		return NULL;
+	}
+	d->creating = true;
 	d->vm = vm;
 	d->virtio_id = c->virtio_id;
 	d->call_fd = -1;
