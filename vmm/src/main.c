@@ -88,6 +88,8 @@ static int run(struct cli_options *o)
 		return status_for_error(&err);
 	}
 	running_vm = vm;
+	if (stop_signal)	/* a signal came while the VM was being built */
+		vmm_stop(vm);
 	ret = vmm_run(vm, &ex);
 	running_vm = NULL;
 	vmm_destroy(vm);
