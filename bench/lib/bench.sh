@@ -1,0 +1,140 @@
+# shellcheck shell=bash disable=SC2034
+# Shared by the benchmark scripts (bash; sourced).  docs/benchmarks.md.
+#
+# Environment (run.sh sets the first three; run-in-kvm.sh forwards VMM_*):
+#   VMM                 the vmm binary
+#   VMM_GUEST_IMAGES    bzImage and initramfs.cpio.gz (build-images.sh)
+#   VMM_BUILD_DIR       build tree with bench/bench-exec, bench-smaps, the shim
+#   VMM_BENCH_QEMU      QEMU binary (default qemu-system-x86_64; "none" skips)
+#   VMM_BENCH_KVMTOOL   kvmtool: a built checkout (its lkvm) or the lkvm
+#                       binary; unset: the column says "not measured"
+#   VMM_BENCH_PEERS     which to run, default "vmm qemu kvmtool"
+
+bench_die() { echo "bench: $*" >&2; exit 1; }
+
+: "${VMM:?VMM (the vmm binary) is not set}"
+: "${VMM_GUEST_IMAGES:?VMM_GUEST_IMAGES is not set}"
+: "${VMM_BUILD_DIR:?VMM_BUILD_DIR is not set}"
+
+BENCH_EXEC=$VMM_BUILD_DIR/bench/bench-exec
+BENCH_SMAPS=$VMM_BUILD_DIR/bench/bench-smaps
+BENCH_SHIM=$VMM_BUILD_DIR/bench/libvmm-bench-shim.so
+BENCH_KERNEL=$VMM_GUEST_IMAGES/bzImage
+BENCH_INITRD=$VMM_GUEST_IMAGES/initramfs.cpio.gz
+# The same guest command line for every VMM; bench_cmd adds what a peer
+# needs to stop the machine (see docs/benchmarks.md).
+BENCH_CMDLINE="console=ttyS0 quiet panic=-1"
+BENCH_MEM_MIB=256
+
+for f in "$BENCH_EXEC" "$BENCH_SMAPS" "$BENCH_SHIM" "$VMM" "$BENCH_KERNEL" \
+	 "$BENCH_INITRD"; do
+	[ -e "$f" ] || bench_die "$f is missing (build the project and the guest images first)"
+done
+
+BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmm-bench.XXXXXX")
+trap 'rm -rf "$BENCH_TMP"' EXIT
+
+# Resolve the peers' binaries; a peer without one is "not measured".
+bench_qemu=${VMM_BENCH_QEMU:-qemu-system-x86_64}
+if [ "$bench_qemu" != none ]; then
+	bench_qemu=$(command -v "$bench_qemu" || true)
+else
+	bench_qemu=
+fi
+bench_kvmtool=
+if [ -n "${VMM_BENCH_KVMTOOL:-}" ]; then
+	bench_kvmtool=$VMM_BENCH_KVMTOOL
+	[ -d "$bench_kvmtool" ] && bench_kvmtool=$bench_kvmtool/lkvm
+	[ -x "$bench_kvmtool" ] ||
+		bench_die "VMM_BENCH_KVMTOOL=$VMM_BENCH_KVMTOOL: no lkvm binary there (build kvmtool with make first)"
+fi
+
+# Peers to measure, and those that are not available.
+BENCH_PEERS=()
+BENCH_MISSING=()
+for p in ${VMM_BENCH_PEERS:-vmm qemu kvmtool}; do
+	case $p in
+	vmm) BENCH_PEERS+=(vmm) ;;
+	qemu) if [ -n "$bench_qemu" ]; then BENCH_PEERS+=(qemu); else BENCH_MISSING+=(qemu); fi ;;
+	kvmtool) if [ -n "$bench_kvmtool" ]; then BENCH_PEERS+=(kvmtool); else BENCH_MISSING+=(kvmtool); fi ;;
+	*) bench_die "unknown peer $p (vmm, qemu, kvmtool)" ;;
+	esac
+done
+
+bench_label() {
+	case $1 in
+	vmm) echo "vmm" ;;
+	qemu) echo "QEMU microvm" ;;
+	kvmtool) echo "kvmtool" ;;
+	esac
+}
+
+bench_binary() {
+	case $1 in
+	vmm) echo "$VMM" ;;
+	qemu) echo "$bench_qemu" ;;
+	kvmtool) echo "$bench_kvmtool" ;;
+	esac
+}
+
+# bench_cmd PEER EXTRA_CMDLINE: sets BENCH_CMD (array) to the command line
+# that boots the reference guest with 1 vCPU and 256 MiB, serial console on
+# stdio, no network, no disk.  The guest's init powers off when done.
+bench_cmd() {
+	local peer=$1 cmdline="$BENCH_CMDLINE $2"
+
+	case $peer in
+	vmm)
+		BENCH_CMD=("$VMM" run --kernel "$BENCH_KERNEL" --initrd "$BENCH_INITRD"
+			--memory "${BENCH_MEM_MIB}M" --cpus 1 --console stdio
+			--log-level info --cmdline "$cmdline") ;;
+	qemu)
+		# ACPI power-off (microvm's GED) makes QEMU exit.
+		# shellcheck disable=SC2054
+		BENCH_CMD=("$bench_qemu" -M microvm,acpi=on -accel kvm -cpu host
+			-m "${BENCH_MEM_MIB}M" -smp 1 -nodefaults -no-user-config
+			-display none -serial stdio
+			-kernel "$BENCH_KERNEL" -initrd "$BENCH_INITRD"
+			-append "$cmdline") ;;
+	kvmtool)
+		# kvmtool has no ACPI on x86, so a power-off only halts the vCPU:
+		# the guest reboots instead (its default cmdline has reboot=k),
+		# and kvmtool exits on the i8042 reset.  HOME: it keeps a control
+		# socket under $HOME/.lkvm.
+		BENCH_CMD=(env HOME="$BENCH_TMP" "$bench_kvmtool" run
+			-k "$BENCH_KERNEL" -i "$BENCH_INITRD" -m "$BENCH_MEM_MIB" -c 1
+			--network mode=none --console serial
+			-p "$cmdline vmmtest.end=reboot") ;;
+	esac
+}
+
+# bench_median N...: the median (mean of the middle two for an even count).
+bench_median() {
+	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 }
+		END { if (NR == 0) exit 1
+		      if (NR % 2) print v[(NR + 1) / 2]
+		      else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+bench_min() { printf '%s\n' "$@" | sort -n | head -n 1; }
+bench_max() { printf '%s\n' "$@" | sort -n | tail -n 1; }
+
+# ns -> ms with one decimal; KiB -> MiB with two.
+bench_ms() { awk -v n="$1" 'BEGIN { printf "%.1f", n / 1e6 }'; }
+bench_mib() { awk -v n="$1" 'BEGIN { printf "%.2f", n / 1024 }'; }
+bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
+
+# Where the numbers come from: printed above every table.
+bench_machine() {
+	local cpu
+	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+	echo "machine: $(uname -r), $(nproc) CPUs ($cpu), $(date -u '+%Y-%m-%d %H:%M UTC')"
+}
+
+# The peers that were not measured, as table rows.
+bench_missing_rows() {
+	local p cols=$1
+	for p in "${BENCH_MISSING[@]}"; do
+		printf '| %s | not measured%s |\n' "$(bench_label "$p")" "$cols"
+	done
+}

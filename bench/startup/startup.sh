@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Benchmark 5: start-up.  Time from just before execve() to the VMM's first
+# KVM_RUN ioctl (any vCPU), recorded by the LD_PRELOAD shim, which then
+# ends the process; vmm, QEMU microvm and kvmtool interleaved.  Also each
+# VMM's binary size.  Prints Markdown tables.  docs/benchmarks.md.
+#
+# Usage: startup.sh [-n RUNS] (default 20).  Use bench/run.sh.
+set -euo pipefail
+runs=20
+while getopts n: o; do
+	case $o in
+	n) runs=$OPTARG ;;
+	*) exit 1 ;;
+	esac
+done
+. "$(dirname "$0")/../lib/bench.sh"
+
+declare -A first=()
+
+# one_start PEER: exec it under the shim, which exits (status 99) at the
+# first KVM_RUN after logging the time since exec.
+one_start() {
+	local peer=$1 res st ns log=$BENCH_TMP/$1.shim err=$BENCH_TMP/$1.err
+	rm -f "$log"
+	bench_cmd "$peer" ""
+	res=$(VMM_BENCH_SHIM_LOG=$log VMM_BENCH_EXIT_AT_RUN=1 LD_PRELOAD=$BENCH_SHIM \
+		"$BENCH_EXEC" -t 300 -e "$err" -- "${BENCH_CMD[@]}")
+	read -r _ _ _ st <<< "$res"
+	ns=$(sed -n 's/^first_kvm_run_ns //p' "$log" 2>/dev/null)
+	if [ "$st" != 99 ] || [ -z "$ns" ]; then
+		tail -n 20 "$err" >&2
+		bench_die "$(bench_label "$peer") did not reach KVM_RUN under the shim (exit status $st)"
+	fi
+	first[$peer]="${first[$peer]:-} $ns"
+}
+
+for ((r = 0; r < runs; r++)); do
+	n=${#BENCH_PEERS[@]}
+	for ((i = 0; i < n; i++)); do
+		one_start "${BENCH_PEERS[$(((i + r) % n))]}"
+	done
+done
+
+bench_machine
+echo "start-up: exec to first KVM_RUN, $runs runs per VMM, interleaved"
+echo
+echo "| VMM | median (ms) | min (ms) | max (ms) | vmm / this |"
+echo "|---|---:|---:|---:|---:|"
+# shellcheck disable=SC2086
+vmm_med=$(bench_median ${first[vmm]})
+for p in "${BENCH_PEERS[@]}"; do
+	# shellcheck disable=SC2086
+	med=$(bench_median ${first[$p]})
+	# shellcheck disable=SC2086
+	printf '| %s | %s | %s | %s | %s |\n' "$(bench_label "$p")" \
+		"$(bench_ms "$med")" "$(bench_ms "$(bench_min ${first[$p]})")" \
+		"$(bench_ms "$(bench_max ${first[$p]})")" "$(bench_ratio "$vmm_med" "$med")"
+done
+bench_missing_rows " | | | |"
+
+# Binary size: the file as built/installed, stripped, and its loaded
+# sections (size(1): text + data + bss); shared libraries it needs.
+echo
+echo "| VMM | binary | file (KiB) | stripped (KiB) | text+data+bss (KiB) | shared libraries |"
+echo "|---|---|---:|---:|---:|---:|"
+for p in "${BENCH_PEERS[@]}"; do
+	bin=$(readlink -f "$(bench_binary "$p")")
+	strip -o "$BENCH_TMP/stripped" "$bin"
+	sz=$(size -d "$bin" | awk 'NR == 2 { print $4 }')
+	libs=$(readelf -d "$bin" | grep -c '(NEEDED)' || true)
+	printf '| %s | `%s` | %d | %d | %d | %d |\n' "$(bench_label "$p")" "$bin" \
+		$(( $(stat -c %s "$bin") / 1024 )) \
+		$(( $(stat -c %s "$BENCH_TMP/stripped") / 1024 )) $((sz / 1024)) "$libs"
+done
+bench_missing_rows " | | | | |"
