@@ -28,6 +28,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 gtdir=$(cd "$here/.." && pwd)
+srcdir=$(cd "$gtdir/.." && pwd)
 
 die() { echo "kvm-env: $*" >&2; exit 1; }
 say() { echo "kvm-env: $*"; }
@@ -97,7 +98,7 @@ boot_outer() {
 		-nodefaults -no-user-config -display none -no-reboot \
 		-serial "file:$state/console.log" \
 		-kernel "$images/bzImage" -initrd "$images/outer-initramfs.cpio.gz" \
-		-append "console=ttyS0 quiet panic=-1 vmmouter.rw=$rw vmmouter.agent=$gtdir/outer/agent.sh vmmouter.chan=$state/chan vmmouter.probe=$probe" \
+		-append "console=ttyS0 quiet panic=-1 vmmouter.rw=$rw vmmouter.agent=$gtdir/outer/agent.sh vmmouter.chan=$state/chan vmmouter.probe=$probe vmmouter.src=$srcdir" \
 		-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
 		-virtfs "local,path=$rw,mount_tag=hostrw,security_model=none,multidevs=remap" \
 		-pidfile "$state/qemu.pid" -daemonize ||
