@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "parse.h"
 
 const char cli_usage[] =
 "Usage: vmm run --kernel PATH [options]\n"
@@ -48,37 +49,12 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-int cli_parse_size(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	unsigned int shift = 0;
-	char *end;
-
-	if (!*s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	default: break;
-	}
-	if (*end || (shift && v > (~0ULL >> shift)))
-		return -1;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
 static int parse_memory(const char *v, struct cli_options *o, char *err,
 			size_t errlen)
 {
 	uint64_t size;
 
-	if (cli_parse_size(v, &size) < 0)
+	if (parse_size(v, &size) < 0)
 		return fail(err, errlen,
 			    "--memory '%s': not a size (a number with K, M or G)",
 			    v);
@@ -95,13 +71,9 @@ static int parse_memory(const char *v, struct cli_options *o, char *err,
 static int parse_cpus(const char *v, struct cli_options *o, char *err,
 		      size_t errlen)
 {
-	unsigned long n;
-	char *end;
+	uint64_t n;
 
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (*v < '0' || *v > '9' || *end || errno || n < 1 ||
-	    n > VMM_MAX_CPUS)
+	if (parse_uint(v, VMM_MAX_CPUS, &n) || n < 1)
 		return fail(err, errlen,
 			    "--cpus '%s': must be a number from 1 to 64", v);
 	o->cfg.cpus = (unsigned int)n;

@@ -43,9 +43,6 @@ struct cli_options {
 int cli_parse(int argc, char **argv, struct cli_options *o, char *err,
 	      size_t errlen);
 
-/* "256M", "1G", "65536K", "268435456" (bytes). -1 on a bad value. */
-int cli_parse_size(const char *s, uint64_t *out);
-
 /* Exit status for how the guest stopped. */
 int cli_exit_status(const struct vmm_exit *ex, bool reboot_ok);
 

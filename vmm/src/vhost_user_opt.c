@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "vhost_user_opt.h"
+#include "parse.h"
 
 #define PAGE_SIZE_4K	4096ULL
 #define SHM_SIZE_MAX	(1ULL << 40)
@@ -25,52 +26,10 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-/* A decimal or 0x number that fills @s entirely. */
-static int parse_u64(const char *s, unsigned long long *v, char **end)
-{
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*v = strtoull(s, end, 0);
-	return errno ? -1 : 0;
-}
-
-static int parse_uint(const char *s, unsigned long long max,
-		      unsigned long long *v)
-{
-	char *end;
-
-	if (parse_u64(s, v, &end) || *end || *v > max)
-		return -1;
-	return 0;
-}
-
-/* "64M", "4096", "1G": bytes. */
-static int parse_size(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	unsigned int shift = 0;
-	char *end;
-
-	if (parse_u64(s, &v, &end))
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	default: break;
-	}
-	if (*end || (shift && v > (~0ULL >> shift)))
-		return -1;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
 static int parse_shm(const char *v, struct vmm_vhost_user *d, char *err,
 		     size_t errlen)
 {
-	unsigned long long id;
+	uint64_t id;
 	const char *colon = strchr(v, ':');
 	char idbuf[8];
 	uint64_t size;
@@ -89,7 +48,7 @@ static int parse_shm(const char *v, struct vmm_vhost_user *d, char *err,
 	for (i = 0; i < d->nshm; i++)
 		if (d->shm[i].id == id)
 			return fail(err, errlen, "shm=%s: shmid %llu given twice",
-				    v, id);
+				    v, (unsigned long long)id);
 	if (d->nshm == VMM_VHOST_USER_MAX_SHM)
 		return fail(err, errlen, "shm=%s: at most %d regions", v,
 			    VMM_VHOST_USER_MAX_SHM);
@@ -116,7 +75,7 @@ static int copy_str(const char *key, const char *v, char *dst, size_t max,
 static int parse_queue_size(const char *v, struct vmm_vhost_user *d,
 			    char *err, size_t errlen)
 {
-	unsigned long long n;
+	uint64_t n;
 
 	if (parse_uint(v, VMM_VHOST_USER_MAX_QUEUE_SIZE, &n) || n == 0 ||
 	    (n & (n - 1)))
@@ -142,7 +101,7 @@ static int parse_type(const char *v, struct vmm_vhost_user *d, char *err,
 static int parse_virtio_id(const char *v, struct vmm_vhost_user *d,
 			   char *err, size_t errlen)
 {
-	unsigned long long n;
+	uint64_t n;
 
 	if (parse_uint(v, 0xffff, &n) || n == 0)
 		return fail(err, errlen,
@@ -160,7 +119,7 @@ static int parse_pair(const char *key, const char *v, struct vhost_user_opt *o,
 		      char *err, size_t errlen)
 {
 	struct vmm_vhost_user *d = &o->dev;
-	unsigned long long n;
+	uint64_t n;
 
 	if (!strcmp(key, "socket")) {
 		if (d->socket_path)

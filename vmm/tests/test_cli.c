@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "parse.h"
 
 #ifndef VMM_BIN
 #error "VMM_BIN must name the vmm program"
@@ -203,17 +204,36 @@ Test(cli, parser_accepts_sizes_and_both_option_forms)
 	cr_assert_str_eq(o.cfg.cmdline, "a b");
 	cr_assert(o.reboot_ok);
 
-	cr_assert_eq(cli_parse_size("256M", &v), 0);
+	cr_assert_eq(parse_size("256M", &v), 0);
 	cr_assert_eq(v, 256ULL << 20);
-	cr_assert_eq(cli_parse_size("65536k", &v), 0);
+	cr_assert_eq(parse_size("65536k", &v), 0);
 	cr_assert_eq(v, 64ULL << 20);
-	cr_assert_eq(cli_parse_size("2g", &v), 0);
+	cr_assert_eq(parse_size("2g", &v), 0);
 	cr_assert_eq(v, 2ULL << 30);
-	cr_assert_eq(cli_parse_size("4096", &v), 0);
+	cr_assert_eq(parse_size("4096", &v), 0);
 	cr_assert_eq(v, 4096);
-	cr_assert_eq(cli_parse_size("1MB", &v), -1);
-	cr_assert_eq(cli_parse_size(" 1M", &v), -1);
-	cr_assert_eq(cli_parse_size("17179869184G", &v), -1, "overflow");
+	cr_assert_eq(parse_size("1MB", &v), -1);
+	cr_assert_eq(parse_size(" 1M", &v), -1);
+	cr_assert_eq(parse_size("17179869184G", &v), -1, "overflow");
+}
+
+Test(cli, numbers_are_decimal_or_0x_hex)
+{
+	uint64_t v;
+
+	cr_assert_eq(parse_size("0x200000", &v), 0);
+	cr_assert_eq(v, 2ULL << 20);
+	cr_assert_eq(parse_size("0x2M", &v), 0);
+	cr_assert_eq(v, 2ULL << 20);
+	cr_assert_eq(parse_size("010", &v), 0);
+	cr_assert_eq(v, 10, "a leading zero is not octal");
+	cr_assert_eq(parse_size("0x", &v), -1);
+	cr_assert_eq(parse_size("-1", &v), -1);
+	cr_assert_eq(parse_size("99999999999999999999", &v), -1);
+	cr_assert_eq(parse_uint("64", 64, &v), 0);
+	cr_assert_eq(v, 64);
+	cr_assert_eq(parse_uint("65", 64, &v), -1);
+	cr_assert_eq(parse_uint("1k", 1 << 20, &v), -1, "no suffix on plain numbers");
 }
 
 Test(cli, defaults)
