@@ -1,3 +1,4 @@
+# shellcheck shell=dash
 # Helpers for /init and the in-guest scenario scripts (busybox sh).
 
 # Value of NAME=VALUE on the kernel command line (empty when absent).

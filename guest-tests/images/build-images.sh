@@ -154,7 +154,7 @@ resolve_module() {
 }
 
 build_initramfs() {
-	local ver=$1 root moddir dep f src dest order
+	local ver=$1 root moddir dep f src dest
 	root=$outdir/.initramfs
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,etc,lib,mnt,root}

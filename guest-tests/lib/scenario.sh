@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for host-side scenario scripts (bash).  A scenario script runs
 # where /dev/kvm works (run-in-kvm.sh puts it there), boots guests with
 # vmm, and fails (non-zero exit, a "FAIL:" line) unless what the guest
@@ -131,8 +132,7 @@ spawn() {
 
 # wait_for PATH SECONDS: wait until PATH exists (e.g. a helper's socket).
 wait_for() {
-	local i
-	for i in $(seq $(($2 * 10))); do
+	for _ in $(seq $(($2 * 10))); do
 		[ -e "$1" ] && return 0
 		sleep 0.1
 	done

@@ -44,16 +44,16 @@ qemu_pid() {
 }
 
 stop_qemu() {
-	local state=$1 pid i
+	local state=$1 pid
 	pid=$(qemu_pid "$state") || return 0
 	[ -d "$state/chan" ] && touch "$state/chan/shutdown"
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		kill -0 "$pid" 2>/dev/null || return 0
 		sleep 0.1
 	done
 	say "outer VM did not power off within 10 s; terminating QEMU $pid"
 	kill "$pid" 2>/dev/null || true
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		kill -0 "$pid" 2>/dev/null || return 0
 		sleep 0.1
 	done
@@ -133,7 +133,7 @@ boot_outer() {
 
 cmd_up() {
 	local state=$1; shift
-	local images= rw= probe= outer=${VMM_TEST_OUTER_VM:-0} reuse= why
+	local images='' rw='' probe='' outer=${VMM_TEST_OUTER_VM:-0} reuse='' why
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--images) images=$2; shift 2 ;;

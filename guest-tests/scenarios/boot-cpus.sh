@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # `--cpus N`: the guest kernel brings up N CPUs.
 . "$(dirname "$0")/../lib/scenario.sh"
 n=${1:-2}

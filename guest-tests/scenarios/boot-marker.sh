@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # The boot marker: init writes 123 to port 0x3f0 and vmm, at log level
 # info, logs exactly one "vmm: boot marker: N ms since start" line; a
 # guest that does not write it gets no such line.

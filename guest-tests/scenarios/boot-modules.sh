@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Debian's kernel loads its own modules under vmm (virtio_mmio and virtiofs
 # with their dependencies, as device scenarios need).
 . "$(dirname "$0")/../lib/scenario.sh"

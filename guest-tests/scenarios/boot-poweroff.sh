@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Debian's stock kernel and the busybox initramfs boot under `vmm run`;
 # init prints its marker and powers off; vmm exits 0.
 . "$(dirname "$0")/../lib/scenario.sh"

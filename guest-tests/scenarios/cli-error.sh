@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Bad input gives exit status 1 and exactly one line on stderr that names
 # the problem (the option, or the kernel file), before any guest runs.
 # Usage: cli-error.sh missing-kernel|not-bzimage|memory-zero|cpus-zero

@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # The embedding example boots the same guest through libvmm and reports
 # that the guest powered off.
 . "$(dirname "$0")/../lib/scenario.sh"

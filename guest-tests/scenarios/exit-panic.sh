@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # A guest kernel panic with panic=-1: the kernel reboots at once, so vmm
 # exits with the reboot status 3 (docs/cli.md, exit statuses).
 . "$(dirname "$0")/../lib/scenario.sh"

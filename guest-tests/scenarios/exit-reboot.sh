@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # A guest `reboot -f` ends vmm with the reboot status 3, or 0 with
 # --reboot-ok.
 . "$(dirname "$0")/../lib/scenario.sh"
