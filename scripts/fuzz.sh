@@ -13,9 +13,19 @@ if [ "${#targets[@]}" -eq 0 ]; then
   echo "fuzz: no fuzz targets were built" >&2
   exit 1
 fi
+fail=0
 for t in "${targets[@]}"; do
-  echo "fuzz: $(basename "$t") for ${secs}s"
-  corpus="$build/corpus/$(basename "$t")"
+  name=$(basename "$t")
+  corpus="$build/corpus/$name"
+  log="$build/$name.log"
   mkdir -p "$corpus"
-  "$t" -max_total_time="$secs" -print_final_stats=1 "$corpus"
+  echo "fuzz: $name for ${secs}s (log: $log)"
+  if "$t" -max_total_time="$secs" -print_final_stats=1 "$corpus" >"$log" 2>&1; then
+    grep -E '^stat::number_of_executed_units' "$log" | sed "s/^/fuzz: $name: /"
+  else
+    echo "fuzz: $name FAILED; the end of its log:" >&2
+    tail -n 60 "$log" >&2
+    fail=1
+  fi
 done
+exit "$fail"
