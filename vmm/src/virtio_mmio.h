@@ -10,8 +10,8 @@
  *
  * Locking: one mutex per transport. virtio_mmio_read()/virtio_mmio_write()
  * run on vCPU threads and take it; ops callbacks are called with it held and
- * must not call back into the transport except through the *_locked helpers
- * documented below. virtio_mmio_signal_config() may be called from any thread.
+ * must not call back into the transport. virtio_mmio_signal_config() may be
+ * called from any thread that is never waited for by a vCPU.
  * virtio_mmio_post() takes no lock at all: it is for threads that must never
  * wait for a vCPU (a vhost-user front-end's service thread, which a vCPU may
  * be joining from inside ops->reset()).
