@@ -36,33 +36,20 @@ const char cli_usage[] =
 "failure, 3 guest rebooted, 4 guest crashed, 5 guest touched an unmapped\n"
 "shared-memory page. See docs/cli.md.\n";
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static int parse_memory(const char *v, struct cli_options *o, char *err,
 			size_t errlen)
 {
 	uint64_t size;
 
 	if (parse_size(v, &size) < 0)
-		return fail(err, errlen,
+		return parse_fail(err, errlen,
 			    "--memory '%s': not a size (a number with K, M or G)",
 			    v);
 	if (size < VMM_MIN_MEMORY || size > VMM_MAX_MEMORY)
-		return fail(err, errlen,
+		return parse_fail(err, errlen,
 			    "--memory '%s': out of range (16M to 1T)", v);
 	if (size % 4096)
-		return fail(err, errlen,
+		return parse_fail(err, errlen,
 			    "--memory '%s': not a multiple of 4K", v);
 	o->cfg.memory_size = size;
 	return 0;
@@ -74,7 +61,7 @@ static int parse_cpus(const char *v, struct cli_options *o, char *err,
 	uint64_t n;
 
 	if (parse_uint(v, VMM_MAX_CPUS, &n) || n < 1)
-		return fail(err, errlen,
+		return parse_fail(err, errlen,
 			    "--cpus '%s': must be a number from 1 to 64", v);
 	o->cfg.cpus = (unsigned int)n;
 	return 0;
@@ -92,7 +79,7 @@ static int parse_console(const char *v, struct cli_options *o, char *err,
 		o->cfg.console_in = -1;
 		o->cfg.console_out = -1;
 	} else {
-		return fail(err, errlen,
+		return parse_fail(err, errlen,
 			    "--console '%s': must be stdio or off", v);
 	}
 	return 0;
@@ -110,7 +97,7 @@ static int parse_log_level(const char *v, struct cli_options *o, char *err,
 			return 0;
 		}
 	}
-	return fail(err, errlen,
+	return parse_fail(err, errlen,
 		    "--log-level '%s': must be error, warn, info or debug", v);
 }
 
@@ -120,11 +107,11 @@ static int parse_vhost_user(const char *v, struct cli_options *o, char *err,
 	char why[400];
 
 	if (o->nvhost_user == VMM_VHOST_USER_MAX_DEVICES)
-		return fail(err, errlen, "--vhost-user: at most %d devices",
+		return parse_fail(err, errlen, "--vhost-user: at most %d devices",
 			    VMM_VHOST_USER_MAX_DEVICES);
 	if (vhost_user_opt_parse(v, &o->vhost_user[o->nvhost_user], why,
 				 sizeof(why)))
-		return fail(err, errlen, "--vhost-user: %s", why);
+		return parse_fail(err, errlen, "--vhost-user: %s", why);
 	o->nvhost_user++;
 	return 0;
 }
@@ -133,7 +120,7 @@ static int parse_path(const char *opt, const char *v, const char **dst,
 		      char *err, size_t errlen)
 {
 	if (!*v)
-		return fail(err, errlen, "%s: empty path", opt);
+		return parse_fail(err, errlen, "%s: empty path", opt);
 	*dst = v;
 	return 0;
 }
@@ -201,17 +188,17 @@ static int parse_arg(int argc, char **argv, int *i, struct cli_options *o,
 	eq = strchr(arg, '=');
 	optlen = eq ? (size_t)(eq - arg) : strlen(arg);
 	if (strncmp(arg, "--", 2) || optlen >= sizeof(opt))
-		return fail(err, errlen, "unknown argument '%s' (see vmm --help)",
+		return parse_fail(err, errlen, "unknown argument '%s' (see vmm --help)",
 			    arg);
 	snprintf(opt, sizeof(opt), "%.*s", (int)optlen, arg);
 	if (!is_valued(opt))
-		return fail(err, errlen, "unknown option '%s' (see vmm --help)",
+		return parse_fail(err, errlen, "unknown option '%s' (see vmm --help)",
 			    opt);
 	if (eq) {
 		v = eq + 1;
 	} else {
 		if (*i + 1 >= argc)
-			return fail(err, errlen, "%s needs a value", opt);
+			return parse_fail(err, errlen, "%s needs a value", opt);
 		v = argv[++*i];
 	}
 	return parse_valued(opt, v, o, err, errlen);
@@ -226,11 +213,11 @@ int cli_parse(int argc, char **argv, struct cli_options *o, char *err,
 	vmm_config_init(&o->cfg);
 	o->action = CLI_RUN;
 	if (argc < 2)
-		return fail(err, errlen, "no command given (try vmm --help)");
+		return parse_fail(err, errlen, "no command given (try vmm --help)");
 	if (!strcmp(argv[1], "run")) {
 		i = 2;
 	} else if (strncmp(argv[1], "-", 1)) {
-		return fail(err, errlen,
+		return parse_fail(err, errlen,
 			    "unknown command '%s' (the command is run; see vmm --help)",
 			    argv[1]);
 	}
@@ -241,9 +228,9 @@ int cli_parse(int argc, char **argv, struct cli_options *o, char *err,
 			return 0;
 	}
 	if (strcmp(argv[1], "run"))
-		return fail(err, errlen, "no command given (try vmm --help)");
+		return parse_fail(err, errlen, "no command given (try vmm --help)");
 	if (!o->cfg.kernel_path)
-		return fail(err, errlen, "run needs --kernel PATH");
+		return parse_fail(err, errlen, "run needs --kernel PATH");
 	return 0;
 }
 

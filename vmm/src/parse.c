@@ -3,6 +3,8 @@
 #include "parse.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* The number at the start of @s; *end points past it. */
@@ -54,4 +56,14 @@ int parse_size(const char *s, uint64_t *out)
 		return -1;
 	*out = v << shift;
 	return 0;
+}
+
+int parse_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
 }

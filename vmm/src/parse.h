@@ -3,6 +3,7 @@
 #ifndef VMM_PARSE_H
 #define VMM_PARSE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -17,5 +18,9 @@ int parse_uint(const char *s, uint64_t max, uint64_t *out);
  * overflow).
  */
 int parse_size(const char *s, uint64_t *out);
+
+/* Format one error line into @err (@errlen bytes) and return -1. */
+int parse_fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif /* VMM_PARSE_H */

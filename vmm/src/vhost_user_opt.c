@@ -13,19 +13,6 @@
 #define PAGE_SIZE_4K	4096ULL
 #define SHM_SIZE_MAX	(1ULL << 40)
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static int parse_shm(const char *v, struct vmm_vhost_user *d, char *err,
 		     size_t errlen)
 {
@@ -36,21 +23,21 @@ static int parse_shm(const char *v, struct vmm_vhost_user *d, char *err,
 	unsigned int i;
 
 	if (!colon || colon == v || (size_t)(colon - v) >= sizeof(idbuf))
-		return fail(err, errlen, "shm=%s: must be ID:SIZE", v);
+		return parse_fail(err, errlen, "shm=%s: must be ID:SIZE", v);
 	snprintf(idbuf, sizeof(idbuf), "%.*s", (int)(colon - v), v);
 	if (parse_uint(idbuf, 255, &id))
-		return fail(err, errlen, "shm=%s: ID must be 0 to 255", v);
+		return parse_fail(err, errlen, "shm=%s: ID must be 0 to 255", v);
 	if (parse_size(colon + 1, &size) || size == 0 ||
 	    size % PAGE_SIZE_4K || size > SHM_SIZE_MAX)
-		return fail(err, errlen,
+		return parse_fail(err, errlen,
 			    "shm=%s: SIZE must be a multiple of 4K from 4K to 1T",
 			    v);
 	for (i = 0; i < d->nshm; i++)
 		if (d->shm[i].id == id)
-			return fail(err, errlen, "shm=%s: shmid %llu given twice",
+			return parse_fail(err, errlen, "shm=%s: shmid %llu given twice",
 				    v, (unsigned long long)id);
 	if (d->nshm == VMM_VHOST_USER_MAX_SHM)
-		return fail(err, errlen, "shm=%s: at most %d regions", v,
+		return parse_fail(err, errlen, "shm=%s: at most %d regions", v,
 			    VMM_VHOST_USER_MAX_SHM);
 	d->shm[d->nshm++] = (struct vmm_vhost_user_shm){
 		.id = (uint8_t)id, .size = size,
@@ -64,9 +51,9 @@ static int copy_str(const char *key, const char *v, char *dst, size_t max,
 	size_t n = strlen(v);
 
 	if (n == 0)
-		return fail(err, errlen, "%s=: empty", key);
+		return parse_fail(err, errlen, "%s=: empty", key);
 	if (n >= max)
-		return fail(err, errlen, "%s=%s: longer than %zu bytes", key, v,
+		return parse_fail(err, errlen, "%s=%s: longer than %zu bytes", key, v,
 			    max - 1);
 	memcpy(dst, v, n + 1);
 	return 0;
@@ -79,7 +66,7 @@ static int parse_queue_size(const char *v, struct vmm_vhost_user *d,
 
 	if (parse_uint(v, VMM_VHOST_USER_MAX_QUEUE_SIZE, &n) || n == 0 ||
 	    (n & (n - 1)))
-		return fail(err, errlen,
+		return parse_fail(err, errlen,
 			    "queue-size=%s: must be a power of two from 1 to %d",
 			    v, VMM_VHOST_USER_MAX_QUEUE_SIZE);
 	d->queue_size = (unsigned int)n;
@@ -90,9 +77,9 @@ static int parse_type(const char *v, struct vmm_vhost_user *d, char *err,
 		      size_t errlen)
 {
 	if (strcmp(v, "fs"))
-		return fail(err, errlen, "type=%s: the only type is fs", v);
+		return parse_fail(err, errlen, "type=%s: the only type is fs", v);
 	if (d->virtio_id && d->virtio_id != VMM_VIRTIO_ID_FS)
-		return fail(err, errlen,
+		return parse_fail(err, errlen,
 			    "type=fs: conflicts with virtio-id=%u", d->virtio_id);
 	d->virtio_id = VMM_VIRTIO_ID_FS;
 	return 0;
@@ -104,11 +91,11 @@ static int parse_virtio_id(const char *v, struct vmm_vhost_user *d,
 	uint64_t n;
 
 	if (parse_uint(v, 0xffff, &n) || n == 0)
-		return fail(err, errlen,
+		return parse_fail(err, errlen,
 			    "virtio-id=%s: must be a device id from 1 to 65535",
 			    v);
 	if (d->virtio_id && d->virtio_id != n)
-		return fail(err, errlen, "virtio-id=%s: conflicts with type=fs",
+		return parse_fail(err, errlen, "virtio-id=%s: conflicts with type=fs",
 			    v);
 	d->virtio_id = (uint32_t)n;
 	return 0;
@@ -123,7 +110,7 @@ static int parse_pair(const char *key, const char *v, struct vhost_user_opt *o,
 
 	if (!strcmp(key, "socket")) {
 		if (d->socket_path)
-			return fail(err, errlen, "socket= given twice");
+			return parse_fail(err, errlen, "socket= given twice");
 		d->socket_path = o->socket;
 		return copy_str(key, v, o->socket, sizeof(o->socket), err,
 				errlen);
@@ -134,7 +121,7 @@ static int parse_pair(const char *key, const char *v, struct vhost_user_opt *o,
 		return parse_type(v, d, err, errlen);
 	if (!strcmp(key, "queues")) {
 		if (parse_uint(v, VMM_VHOST_USER_MAX_QUEUES, &n) || n == 0)
-			return fail(err, errlen,
+			return parse_fail(err, errlen,
 				    "queues=%s: must be a number from 1 to %d",
 				    v, VMM_VHOST_USER_MAX_QUEUES);
 		d->queues = (unsigned int)n;
@@ -146,17 +133,17 @@ static int parse_pair(const char *key, const char *v, struct vhost_user_opt *o,
 		return parse_shm(v, d, err, errlen);
 	if (!strcmp(key, "tag")) {
 		if (d->tag)
-			return fail(err, errlen, "tag= given twice");
+			return parse_fail(err, errlen, "tag= given twice");
 		d->tag = o->tag;
 		return copy_str(key, v, o->tag, sizeof(o->tag), err, errlen);
 	}
 	if (!strcmp(key, "name")) {
 		if (d->name)
-			return fail(err, errlen, "name= given twice");
+			return parse_fail(err, errlen, "name= given twice");
 		d->name = o->name;
 		return copy_str(key, v, o->name, sizeof(o->name), err, errlen);
 	}
-	return fail(err, errlen,
+	return parse_fail(err, errlen,
 		    "unknown key '%s' (socket, virtio-id, type, queues, queue-size, shm, tag, name)",
 		    key);
 }
@@ -164,11 +151,11 @@ static int parse_pair(const char *key, const char *v, struct vhost_user_opt *o,
 static int check_complete(struct vmm_vhost_user *d, char *err, size_t errlen)
 {
 	if (!d->socket_path)
-		return fail(err, errlen, "socket=PATH is required");
+		return parse_fail(err, errlen, "socket=PATH is required");
 	if (!d->virtio_id)
-		return fail(err, errlen, "virtio-id=N or type=fs is required");
+		return parse_fail(err, errlen, "virtio-id=N or type=fs is required");
 	if (d->tag && d->virtio_id != VMM_VIRTIO_ID_FS)
-		return fail(err, errlen, "tag= is only for type=fs");
+		return parse_fail(err, errlen, "tag= is only for type=fs");
 	return 0;
 }
 
@@ -181,23 +168,23 @@ int vhost_user_opt_parse(const char *s, struct vhost_user_opt *o, char *err,
 	memset(o, 0, sizeof(*o));
 	vmm_vhost_user_init(&o->dev);
 	if (!*s)
-		return fail(err, errlen, "empty value");
+		return parse_fail(err, errlen, "empty value");
 	while (*p) {
 		size_t n = strcspn(p, ",");
 		char *eq;
 
 		if (n == 0)
-			return fail(err, errlen, "empty item in '%s'", s);
+			return parse_fail(err, errlen, "empty item in '%s'", s);
 		if (n >= sizeof(item))
-			return fail(err, errlen, "item too long in '%s'", s);
+			return parse_fail(err, errlen, "item too long in '%s'", s);
 		memcpy(item, p, n);
 		item[n] = '\0';
 		p += n;
 		if (*p == ',' && !*++p)
-			return fail(err, errlen, "trailing ',' in '%s'", s);
+			return parse_fail(err, errlen, "trailing ',' in '%s'", s);
 		eq = strchr(item, '=');
 		if (!eq)
-			return fail(err, errlen, "'%s' is not KEY=VALUE", item);
+			return parse_fail(err, errlen, "'%s' is not KEY=VALUE", item);
 		*eq = '\0';
 		if (parse_pair(item, eq + 1, o, err, errlen))
 			return -1;
