@@ -3,7 +3,7 @@
 # runner (direct KVM when the host's runs guests natively, else the outer
 # VM), and print their tables.  docs/benchmarks.md.
 #
-# Usage: bench/run.sh [--outer] BUILD_DIR [-n RUNS] [boot|footprint|startup|all]...
+# Usage: bench/run.sh [--outer] BUILD_DIR [-n RUNS] [boot|footprint|startup|shmbw|mapcost|all]...
 #
 #   BUILD_DIR  a configured and built tree (targets vmm, bench-exec,
 #              bench-smaps, bench-kvm-shim, kvm-probe)
@@ -32,12 +32,12 @@ if [ "${1:-}" = -n ]; then
 fi
 which=("$@")
 [ ${#which[@]} -gt 0 ] || which=(all)
-[ "${which[0]}" = all ] && which=(boot footprint startup)
+[ "${which[0]}" = all ] && which=(boot footprint startup shmbw mapcost)
 
 cmds=
 for b in "${which[@]}"; do
 	case $b in
-	boot|footprint|startup) ;;
+	boot|footprint|startup|shmbw|mapcost) ;;
 	*) echo "bench/run.sh: unknown benchmark $b" >&2; exit 1 ;;
 	esac
 	cmds+=$(printf ' && bash %q %s' "$here/$b/$b.sh" "${nargs[*]}")
