@@ -3,12 +3,12 @@
 # runner (direct KVM when the host's runs guests natively, else the outer
 # VM), and print their tables.  docs/benchmarks.md.
 #
-# Usage: bench/run.sh [--outer] BUILD_DIR [-n RUNS] [boot|footprint|startup|shmbw|mapcost|all]...
+# Usage: bench/run.sh [--outer] BUILD_DIR [-n RUNS] [boot|footprint|startup|profile|shmbw|mapcost|all]...
 #
 #   BUILD_DIR  a configured and built tree (targets vmm, bench-exec,
-#              bench-smaps, bench-kvm-shim, kvm-probe)
+#              bench-smaps, bench-kvm-shim, bench-exit-profile, kvm-probe)
 #   -n RUNS    runs per VMM for every benchmark chosen (defaults: boot 10,
-#              footprint 1, startup 20)
+#              footprint 1, startup 20, profile 1)
 #   --outer    force the outer VM (guest-tests/runner/with-kvm.sh --outer)
 #
 # Peers: QEMU from PATH (VMM_BENCH_QEMU=path|none), kvmtool from
@@ -32,12 +32,12 @@ if [ "${1:-}" = -n ]; then
 fi
 which=("$@")
 [ ${#which[@]} -gt 0 ] || which=(all)
-[ "${which[0]}" = all ] && which=(boot footprint startup shmbw mapcost)
+[ "${which[0]}" = all ] && which=(boot footprint startup profile shmbw mapcost)
 
 cmds=
 for b in "${which[@]}"; do
 	case $b in
-	boot|footprint|startup|shmbw|mapcost) ;;
+	boot|footprint|startup|profile|shmbw|mapcost) ;;
 	*) echo "bench/run.sh: unknown benchmark $b" >&2; exit 1 ;;
 	esac
 	cmds+=$(printf ' && bash %q %s' "$here/$b/$b.sh" "${nargs[*]}")
