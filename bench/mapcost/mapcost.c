@@ -4,6 +4,7 @@
  *
  * Usage: bench-mapcost [--sizes 4K,2M] [--live 1,1000,10000,100000]
  *                      [--iters N] [--warmup N] [--mode ours|memslot|both]
+ *                      [--cpu N]
  *
  * One iteration = map a file at a fixed guest physical address, KVM_RUN a
  * vCPU whose guest code loads one byte from that address (its first
@@ -24,10 +25,12 @@
  * design stops at KVM's slot limit: it is measured at the largest count it
  * reaches, and the first slot it cannot get is reported.  Prints Markdown
  * tables, times in microseconds; exits 0 when every cell was measured or
- * failed only at that limit.
+ * failed only at that limit.  --cpu N runs the driver and every unit on
+ * CPU N (see mapcost.sh for why it matters to the memslot design).
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +51,7 @@ struct opts {
 	unsigned int warmup;
 	bool ours;
 	bool memslot;
+	int cpu;		/* -1: not pinned */
 };
 
 struct stat_row {
@@ -386,6 +390,12 @@ static int parse_one(struct opts *op, const char *o, const char *a)
 		op->warmup = strcmp(a, "0") ? (unsigned int)v : 0;
 		return 0;
 	}
+	if (!strcmp(o, "--cpu")) {
+		if (strcmp(a, "0") && (parse_count(a, &v) || v >= CPU_SETSIZE))
+			return -EINVAL;
+		op->cpu = strcmp(a, "0") ? (int)v : 0;
+		return 0;
+	}
 	if (!strcmp(o, "--mode")) {
 		op->ours = !strcmp(a, "ours") || !strcmp(a, "both");
 		op->memslot = !strcmp(a, "memslot") || !strcmp(a, "both");
@@ -397,13 +407,14 @@ static int parse_one(struct opts *op, const char *o, const char *a)
 static int parse_opts(int argc, char **argv, struct opts *op)
 {
 	static const char *usage =
-		"usage: bench-mapcost [--sizes 4K,2M] [--live 1,1000,10000,100000] [--iters N] [--warmup N] [--mode ours|memslot|both]\n";
+		"usage: bench-mapcost [--sizes 4K,2M] [--live 1,1000,10000,100000] [--iters N] [--warmup N] [--mode ours|memslot|both] [--cpu N]\n";
 	int i;
 
 	parse_list("4K,2M", op->sizes, &op->nsizes, MAX_SIZES, parse_size);
 	parse_list("1,1000,10000,100000", op->live, &op->nlive, MAX_LIVE, parse_count);
-	op->iters = 200;
+	op->iters = 1000;
 	op->warmup = 10;
+	op->cpu = -1;
 	op->ours = op->memslot = true;
 	for (i = 1; i < argc; i += 2) {
 		const char *a = i + 1 < argc ? argv[i + 1] : NULL;
@@ -453,14 +464,35 @@ static int check_limits(const struct opts *op, const struct host *h)
 	return 0;
 }
 
+/* Every unit inherits the driver's CPU. */
+static int pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return 0;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0) {
+		fprintf(stderr, "bench-mapcost: cannot run on CPU %d: %s\n", cpu,
+			strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 static void print_header(const struct opts *op, const struct host *h)
 {
+	char cpu[32] = "not pinned";
+
+	if (op->cpu >= 0)
+		snprintf(cpu, sizeof(cpu), "CPU %d", op->cpu);
 	printf("mapcost: map + first guest access + unmap at one guest physical address; %u iterations per cell and design after %u warm-up, every cell of a size and both designs round robin, each in its own process and VM; times in us\n",
 	       op->iters, op->warmup);
 	printf("ours: one memslot over a shmem region; map = shmem_map() (mmap MAP_FIXED into the reservation), unmap = shmem_unmap()\n");
 	printf("memslot: one memslot per mapping; map = mmap() + KVM_SET_USER_MEMORY_REGION, unmap = slot deleted + munmap()\n");
-	printf("kvm: KVM_CAP_NR_MEMSLOTS %u (memslot design: slot 0 guest RAM, slot 1 the timed mapping, live mappings from slot 2); vCPU physical address bits %u\n",
-	       h->nr_slots, h->phys_bits);
+	printf("kvm: KVM_CAP_NR_MEMSLOTS %u (memslot design: slot 0 guest RAM, slot 1 the timed mapping, live mappings from slot 2); vCPU physical address bits %u; driver and units on %s\n",
+	       h->nr_slots, h->phys_bits, cpu);
 	fflush(stdout);
 }
 
@@ -477,7 +509,9 @@ int main(int argc, char **argv)
 	memset(&op, 0, sizeof(op));
 	if (parse_opts(argc, argv, &op))
 		return 2;
-	ret = host_open(&h, op.sizes[op.nsizes - 1]);
+	ret = pin_cpu(op.cpu);
+	if (!ret)
+		ret = host_open(&h, op.sizes[op.nsizes - 1]);
 	if (!ret)
 		ret = check_limits(&op, &h);
 	if (!ret)
