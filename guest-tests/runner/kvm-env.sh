@@ -4,6 +4,7 @@
 # Usage:
 #   kvm-env.sh up STATE --images DIR --rw DIR --probe PATH [--outer] [--reuse STATE2]
 #   kvm-env.sh down STATE
+#   kvm-env.sh restart STATE
 #
 # up: when kvm-probe says the host's /dev/kvm runs a guest at native speed
 # (a 1M-iteration loop within VMM_TEST_KVM_MAX_LOOP_MS, default 200 ms; an
@@ -18,6 +19,10 @@
 # that is up, use it instead of booting another one.
 #
 # down: stops the outer VM (if any) and fails if its kernel oopsed.
+#
+# restart: kills the outer VM of STATE without asking it to power off (its
+# agent has stopped answering, see run-in-kvm.sh) and boots a new one with
+# the same arguments as the last `up`.
 #
 # Environment: VMM_TEST_OUTER_VM=1 (force the outer VM),
 # VMM_TEST_KVM_MAX_LOOP_MS (speed a direct /dev/kvm must reach),
@@ -91,8 +96,9 @@ boot_outer() {
 	done
 	build_outer_initramfs "$images" "$state"
 
+	printf '%s\n' "$images" "$rw" "$probe" > "$state/outer-args"
 	mkdir -p "$state/chan/req"
-	rm -f "$state/console.log"
+	[ -f "$state/console.log" ] && mv "$state/console.log" "$state/console.log.old"
 	start=$(date +%s.%N)
 	"$qemu" -M q35 -cpu qemu64,+svm,+npt -accel tcg -smp "$cpus" -m "$mem" \
 		-nodefaults -no-user-config -display none -no-reboot \
@@ -191,10 +197,30 @@ cmd_down() {
 	fi
 }
 
-[ $# -ge 2 ] || die "usage: kvm-env.sh up|down STATE [options]"
+cmd_restart() {
+	local state=$1 pid images rw probe
+	[ "$(cat "$state/mode" 2>/dev/null)" = outer ] || die "no outer VM in $state"
+	[ ! -f "$state/link" ] || die "$state borrows the outer VM of $(cat "$state/link"); restart that one"
+	{ read -r images && read -r rw && read -r probe; } < "$state/outer-args" ||
+		die "$state/outer-args is missing: the outer VM was not started by this script"
+	if pid=$(qemu_pid "$state"); then
+		say "killing the outer VM (QEMU $pid): its agent stopped answering"
+		kill -9 "$pid" 2>/dev/null || true
+		for _ in $(seq 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+	fi
+	console_tail "$state"
+	rm -rf "$state/chan" "$state/boot-seconds"
+	boot_outer "$state" "$images" "$rw" "$probe"
+}
+
+[ $# -ge 2 ] || die "usage: kvm-env.sh up|down|restart STATE [options]"
 cmd=$1; shift
 case $cmd in
 up) cmd_up "$@" ;;
 down) cmd_down "$@" ;;
+restart) cmd_restart "$@" ;;
 *) die "unknown command $cmd" ;;
 esac

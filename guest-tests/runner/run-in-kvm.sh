@@ -41,22 +41,70 @@ fi
 
 [ -f "$state/link" ] && state=$(cat "$state/link")
 req=$state/chan/req
-pid=$(cat "$state/qemu.pid" 2>/dev/null) || die "outer VM of $state is not running"
-kill -0 "$pid" 2>/dev/null || die "outer VM of $state (QEMU $pid) is not running"
 
-id=$(date +%s%N)-$$
-{
-	echo "# timeout $limit"
-	printf 'cd %q || exit 125\n' "$PWD"
-	printf 'export PATH=%q\n' "$PATH"
-	while IFS='=' read -r name _; do
-		printf 'export %s=%q\n' "$name" "${!name}"
-	done < <(env | grep -E '^VMM(_[A-Za-z0-9_]*)?=' || true)
-	printf 'exec'
-	printf ' %q' "$@"
-	printf '\n'
-} > "$req/$id.tmp"
-mv "$req/$id.tmp" "$req/$id.cmd"
+# outer_pid: the outer VM's QEMU, or die.
+outer_pid() {
+	local pid
+	pid=$(cat "$state/qemu.pid" 2>/dev/null) || die "outer VM of $state is not running"
+	kill -0 "$pid" 2>/dev/null || die "outer VM of $state (QEMU $pid) is not running"
+	echo "$pid"
+}
+
+# submit: drop the request for the agent; sets id.
+submit() {
+	id=$(date +%s%N)-$$
+	{
+		echo "# timeout $limit"
+		printf 'cd %q || exit 125\n' "$PWD"
+		printf 'export PATH=%q\n' "$PATH"
+		while IFS='=' read -r name _; do
+			printf 'export %s=%q\n' "$name" "${!name}"
+		done < <(env | grep -E '^VMM(_[A-Za-z0-9_]*)?=' || true)
+		printf 'exec'
+		printf ' %q' "$@"
+		printf '\n'
+	} > "$req/$id.tmp"
+	mv "$req/$id.tmp" "$req/$id.cmd"
+}
+
+# claimed: wait until the agent has taken the request (renamed it), at
+# most VMM_TEST_CLAIM_TIMEOUT seconds.  An agent that does not even take a
+# request has stopped answering (the outer VM wedged), and every later
+# test would wait out its whole timeout.
+claimed() {
+	local deadline=$(( $(date +%s) + ${VMM_TEST_CLAIM_TIMEOUT:-120} ))
+	while [ -f "$req/$id.cmd" ]; do
+		kill -0 "$pid" 2>/dev/null || return 0
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			rm -f "$req/$id.cmd"
+			[ ! -f "$req/$id.run" ] || return 0
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# restart_outer: boot a new outer VM in place of the wedged one, unless a
+# concurrent run already did (the QEMU pid changed).
+restart_outer() {
+	local old=$1
+	(
+		flock 9
+		[ "$(cat "$state/qemu.pid" 2>/dev/null)" = "$old" ] || exit 0
+		"$here/kvm-env.sh" restart "$state" >&2
+	) 9> "$state/restart.lock"
+}
+
+here=$(cd "$(dirname "$0")" && pwd)
+pid=$(outer_pid)
+submit "$@"
+if ! claimed; then
+	echo "run-in-kvm: the outer VM's agent did not take '$*' within ${VMM_TEST_CLAIM_TIMEOUT:-120} s; restarting the outer VM" >&2
+	restart_outer "$pid" || die "could not restart the outer VM"
+	pid=$(outer_pid)
+	submit "$@"
+	claimed || die "the restarted outer VM's agent did not take '$*' either"
+fi
 
 deadline=$(( $(date +%s) + limit + 30 ))
 while [ ! -f "$req/$id.rc" ]; do
