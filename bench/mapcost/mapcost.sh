@@ -37,8 +37,10 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo "machine: $(uname -r), $(nproc) CPUs ($cpu), $(date -u '+%Y-%m-%d %H:%M UTC')"
 
 if [ "$smoke" = 1 ]; then
-	out=$("$bin" --sizes 4K,2M --live 1,100 --iters 20 --warmup 2 --cpu 0)
+	rc=0
+	out=$("$bin" --sizes 4K,2M --live 1,100 --iters 20 --warmup 2 --cpu 0) || rc=$?
 	echo "$out"
+	[ "$rc" = 0 ] || { echo "mapcost: FAIL: bench-mapcost exited with status $rc" >&2; exit 1; }
 	# Four rows of the main table (two sizes, two counts), each with
 	# four figures and the ratio.
 	rows=$(grep -cE '^[|] (4 KiB|2 MiB) [|] (1|100) [|]( [0-9]+[.][0-9]+ [|]){4} [0-9.]+x [|]' <<< "$out" || true)
