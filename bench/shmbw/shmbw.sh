@@ -6,10 +6,10 @@
 # after checking that the mapping is write-back.  Prints Markdown tables.
 # docs/benchmarks.md.
 #
-# Usage: shmbw.sh [-n PASSES] [-m MIB] (default 10 passes over 256 MiB).
+# Usage: shmbw.sh [-n PASSES] [-m MIB] (default 20 passes over 256 MiB).
 # Use bench/run.sh (it puts this where /dev/kvm works).
 set -euo pipefail
-passes=10
+passes=20
 mib=256
 while getopts n:m: o; do
 	case $o in
@@ -76,30 +76,44 @@ for b in shm ram ram4k; do
 	read -r _ rmed[$b] rbest[$b] _ wmed[$b] wbest[$b] _ touch[$b] _ huge[$b] <<< "$line"
 	[ -n "${huge[$b]}" ] || fail "no bandwidth line for $b"
 done
+# ratio shm/BUF read MED MIN MAX write MED MIN MAX
+declare -A ratios
+for b in ram ram4k; do
+	ratios[$b]=$(sed -n "s|^VMMTEST: shmbw ratio shm/$b ||p" "$OUT" | head -n1)
+	[ "$(wc -w <<< "${ratios[$b]}")" -eq 8 ] || fail "no ratio line for $b"
+done
 memtype=$(guest_value "shmbw memtype")
-
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
-
 # Guest RAM and the back-end's region are both memfds (shmem) on the host:
 # whether the host backs them with huge pages is this one setting.
 host_thp=$(sed -n 's/.*\[\(.*\)\].*/\1/p' \
 	/sys/kernel/mm/transparent_hugepage/shmem_enabled 2> /dev/null || true)
 
+label() {
+	case $1 in
+	shm) echo "shm region (\`/dev/mem\`, write-back)" ;;
+	ram) echo "guest RAM" ;;
+	ram4k) echo "guest RAM, 4 KiB pages" ;;
+	esac
+}
+
 exec 1>&5
 bench_machine
-echo "shmbw: $mib MiB per buffer, $passes pass(es) of read then write over each, buffers interleaved;" \
+echo "shmbw: $mib MiB per buffer, $passes round(s) of reading then writing every buffer, order rotating;" \
 	"guest 1 vCPU, $guest_mib MiB; shm mapping memtype $memtype; host shmem THP: ${host_thp:-unknown}"
 echo
-echo "| buffer | read median (MB/s) | read best (MB/s) | write median (MB/s) | write best (MB/s) | first touch (ms) | guest huge pages (MiB) | shm / this, read | shm / this, write |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| buffer | read median (MB/s) | read best (MB/s) | write median (MB/s) | write best (MB/s) | first touch (ms) | guest huge pages (MiB) |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 for b in shm ram ram4k; do
-	case $b in
-	shm) label="shm region (\`/dev/mem\`, write-back)" ;;
-	ram) label="guest RAM" ;;
-	ram4k) label="guest RAM, 4 KiB pages" ;;
-	esac
-	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" \
+	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$(label "$b")" \
 		"${rmed[$b]}" "${rbest[$b]}" "${wmed[$b]}" "${wbest[$b]}" \
-		"${touch[$b]}" $((huge[$b] / 1024)) \
-		"$(ratio "${rmed[shm]}" "${rmed[$b]}")" "$(ratio "${wmed[shm]}" "${wmed[$b]}")"
+		"${touch[$b]}" $((huge[$b] / 1024))
+done
+echo
+echo "| shm / this, per round | read median | read min-max | write median | write min-max |"
+echo "|---|---:|---:|---:|---:|"
+for b in ram ram4k; do
+	# shellcheck disable=SC2086 # the eight numbers
+	set -- ${ratios[$b]}
+	printf '| %s | %s | %s-%s | %s | %s-%s |\n' "$(label "$b")" \
+		"$2" "$3" "$4" "$6" "$7" "$8"
 done

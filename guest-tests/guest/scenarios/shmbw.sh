@@ -8,7 +8,7 @@
 mount -t debugfs debugfs /sys/kernel/debug ||
 	{ vmmtest_say "shmbw: cannot mount debugfs"; exit 1; }
 mib=$(vmmtest_param shmbw.mib) || mib=256
-passes=$(vmmtest_param shmbw.passes) || passes=10
+passes=$(vmmtest_param shmbw.passes) || passes=20
 seed=$(vmmtest_param shmbw.seed) || seed=
 vmmtest_say "ready"
 read -r _
