@@ -3,7 +3,8 @@
  * bench-mapcost: benchmark 4, mapping cost under KVM (docs/benchmarks.md).
  *
  * Usage: bench-mapcost [--sizes 4K,2M] [--live 1,1000,10000,100000]
- *                      [--iters N] [--warmup N] [--mode ours|memslot|both]
+ *                      [--iters N] [--warmup N]
+ *                      [--mode ours,memslot,floor|both]
  *                      [--cpu N]
  *
  * One iteration = map a file at a fixed guest physical address, KVM_RUN a
@@ -16,7 +17,13 @@
  *            memslots.
  *   memslot  one memslot per mapping, as QEMU's patch series did: mmap()
  *            of the file plus KVM_SET_USER_MEMORY_REGION to add a slot;
- *            delete the slot and munmap() to unmap.
+	delete the slot and munmap() to unmap.
+ *
+ * and, to show what ours adds to the kernel's own work:
+ *
+ *   floor    the same region and live mappings as ours, but the timed
+ *            mapping made and removed with the bare mmap() calls that
+ *            shmem_map() and shmem_unmap() make, without shmem.
  *
  * For every size, each (design, live count) pair is a unit: a process with
  * its own VM holding that many live mappings beside the timed one (unit.c).
@@ -49,20 +56,19 @@ struct opts {
 	unsigned int nlive;
 	unsigned int iters;
 	unsigned int warmup;
-	bool ours;
-	bool memslot;
+	bool run[3];		/* by enum design_kind */
 	int cpu;		/* -1: not pinned */
 };
 
 struct stat_row {
 	uint64_t size;
 	uint64_t live;
-	bool ours_ok;
-	bool memslot_ok;
-	double ours_p[NPHASES][2];	/* [phase][0 = p50, 1 = p99] */
-	double memslot_p[NPHASES][2];
+	bool ok[3];		/* by enum design_kind */
+	double p[3][NPHASES][2];	/* [design][phase][0 = p50, 1 = p99] */
 	const char *memslot_why;
 };
+
+static const char *const design_name[3] = { "ours", "memslot", "floor" };
 
 static const char *size_name(uint64_t size, char *buf, size_t len)
 {
@@ -83,7 +89,7 @@ static unsigned int live_counts(const struct opts *op, const struct host *h,
 				uint64_t *out, uint64_t *mmax)
 {
 	unsigned int i, n = 0;
-	bool added = !op->memslot;
+	bool added = !op->run[D_MEMSLOT];
 
 	*mmax = h->nr_slots - SLOT_LIVE0;
 	for (i = 0; i < op->nlive; i++) {
@@ -138,13 +144,8 @@ static void fill_rows(const struct unit *u, unsigned int n, const uint64_t *coun
 		for (k = 0; k < n; k++) {
 			if (u[k].cfg.live != counts[c])
 				continue;
-			if (u[k].cfg.memslot) {
-				memcpy(r->memslot_p, u[k].res.p, sizeof(r->memslot_p));
-				r->memslot_ok = true;
-			} else {
-				memcpy(r->ours_p, u[k].res.p, sizeof(r->ours_p));
-				r->ours_ok = true;
-			}
+			memcpy(r->p[u[k].cfg.kind], u[k].res.p, sizeof(r->p[0]));
+			r->ok[u[k].cfg.kind] = true;
 		}
 	}
 }
@@ -152,7 +153,7 @@ static void fill_rows(const struct unit *u, unsigned int n, const uint64_t *coun
 static int run_size(const struct host *h, const struct opts *op, uint64_t size,
 		    struct stat_row *rows, unsigned int *nrows)
 {
-	struct unit u[2 * (MAX_LIVE + 1)];
+	struct unit u[3 * (MAX_LIVE + 1)];
 	uint64_t counts[MAX_LIVE + 1], mmax;
 	unsigned int c, n = 0, probe = ~0u;
 	unsigned int ncounts = live_counts(op, h, counts, &mmax);
@@ -167,10 +168,14 @@ static int run_size(const struct host *h, const struct opts *op, uint64_t size,
 			.iters = op->iters, .warmup = op->warmup,
 		};
 
-		if (op->ours)
+		if (op->run[D_OURS])
 			u[n++].cfg = cfg;
-		if (op->memslot && counts[c] <= mmax) {
-			cfg.memslot = true;
+		if (op->run[D_FLOOR]) {
+			u[n].cfg = cfg;
+			u[n++].cfg.kind = D_FLOOR;
+		}
+		if (op->run[D_MEMSLOT] && counts[c] <= mmax) {
+			cfg.kind = D_MEMSLOT;
 			cfg.probe_limit = counts[c] == mmax &&
 					  counts[ncounts - 1] > mmax;
 			if (cfg.probe_limit)
@@ -191,7 +196,7 @@ static int run_size(const struct host *h, const struct opts *op, uint64_t size,
 		if (u[probe].ready.at_limit)
 			beyond = "fails (slot limit)";
 	}
-	fill_rows(u, n, counts, ncounts, size, op->memslot, beyond,
+	fill_rows(u, n, counts, ncounts, size, op->run[D_MEMSLOT], beyond,
 		  rows + *nrows);
 	*nrows += ncounts;
 	return 0;
@@ -224,17 +229,39 @@ static void print_main_table(const struct stat_row *rows, unsigned int n)
 	printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (i = 0; i < n; i++) {
 		const struct stat_row *r = &rows[i];
-		bool both = r->ours_ok && r->memslot_ok;
+		bool both = r->ok[D_OURS] && r->ok[D_MEMSLOT];
 
 		printf("| %s | %" PRIu64 " |", size_name(r->size, sz, sizeof(sz)),
 		       r->live);
-		print_cell(r->ours_ok, "not run", r->ours_p[PH_TOTAL][0],
-			   r->ours_p[PH_TOTAL][1]);
-		print_cell(r->memslot_ok, r->memslot_why,
-			   r->memslot_p[PH_TOTAL][0], r->memslot_p[PH_TOTAL][1]);
-		print_ratio(both, r->memslot_p[PH_TOTAL][0], r->ours_p[PH_TOTAL][0]);
-		print_ratio(both, r->memslot_p[PH_TOTAL][1], r->ours_p[PH_TOTAL][1]);
+		print_cell(r->ok[D_OURS], "not run", r->p[D_OURS][PH_TOTAL][0],
+			   r->p[D_OURS][PH_TOTAL][1]);
+		print_cell(r->ok[D_MEMSLOT], r->memslot_why,
+			   r->p[D_MEMSLOT][PH_TOTAL][0], r->p[D_MEMSLOT][PH_TOTAL][1]);
+		print_ratio(both, r->p[D_MEMSLOT][PH_TOTAL][0], r->p[D_OURS][PH_TOTAL][0]);
+		print_ratio(both, r->p[D_MEMSLOT][PH_TOTAL][1], r->p[D_OURS][PH_TOTAL][1]);
 		printf("\n");
+	}
+}
+
+/* Ours against the bare kernel calls it makes. */
+static void print_floor_table(const struct stat_row *rows, unsigned int n)
+{
+	unsigned int i;
+	char sz[32];
+
+	printf("| size | live | floor p50 | floor p99 | ours p50 | p50 ours/floor | floor map | ours map | floor unmap | ours unmap |\n");
+	printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+	for (i = 0; i < n; i++) {
+		const struct stat_row *r = &rows[i];
+		const double (*f)[2] = r->p[D_FLOOR], (*o)[2] = r->p[D_OURS];
+
+		if (!r->ok[D_FLOOR] || !r->ok[D_OURS])
+			continue;
+		printf("| %s | %" PRIu64 " | %.2f | %.2f | %.2f | %.2fx | %.2f | %.2f | %.2f | %.2f |\n",
+		       size_name(r->size, sz, sizeof(sz)), r->live,
+		       f[PH_TOTAL][0], f[PH_TOTAL][1], o[PH_TOTAL][0],
+		       o[PH_TOTAL][0] / f[PH_TOTAL][0], f[PH_MAP][0], o[PH_MAP][0],
+		       f[PH_UNMAP][0], o[PH_UNMAP][0]);
 	}
 }
 
@@ -262,44 +289,39 @@ static void print_phase_table(const struct stat_row *rows, unsigned int n)
 
 		printf("| %s | %" PRIu64 " |", size_name(r->size, sz, sizeof(sz)),
 		       r->live);
-		print_phase(r->ours_ok, r->ours_p);
-		print_phase(r->memslot_ok, r->memslot_p);
+		print_phase(r->ok[D_OURS], r->p[D_OURS]);
+		print_phase(r->ok[D_MEMSLOT], r->p[D_MEMSLOT]);
 		printf("\n");
 	}
 }
 
 /* p50 with the most live mappings measured over p50 with the fewest. */
 static void print_growth(const struct stat_row *rows, unsigned int n,
-			 const struct opts *op, bool memslot)
+			 const struct opts *op, enum design_kind kind)
 {
 	unsigned int s, i;
 	char sz[32];
 
-	printf("%s, total p50 with the most live mappings measured / with the fewest:",
-	       memslot ? "growth of memslot" : "flatness of ours (target <= 1.20x)");
+	printf("%s%s, total p50 with the most live mappings measured / with the fewest:",
+	       kind == D_MEMSLOT ? "growth of " : "flatness of ", design_name[kind]);
 	for (s = 0; s < op->nsizes; s++) {
 		const struct stat_row *lo = NULL, *hi = NULL;
-		double a, b;
 
 		for (i = 0; i < n; i++) {
-			const struct stat_row *r = &rows[i];
-
-			if (r->size != op->sizes[s] ||
-			    !(memslot ? r->memslot_ok : r->ours_ok))
+			if (rows[i].size != op->sizes[s] || !rows[i].ok[kind])
 				continue;
 			if (!lo)
-				lo = r;
-			hi = r;
+				lo = &rows[i];
+			hi = &rows[i];
 		}
 		if (!lo || lo == hi)
 			continue;
-		a = memslot ? hi->memslot_p[PH_TOTAL][0] : hi->ours_p[PH_TOTAL][0];
-		b = memslot ? lo->memslot_p[PH_TOTAL][0] : lo->ours_p[PH_TOTAL][0];
 		printf(" %s %.2fx (%" PRIu64 " / %" PRIu64 ");",
-		       size_name(op->sizes[s], sz, sizeof(sz)), a / b, hi->live,
-		       lo->live);
+		       size_name(op->sizes[s], sz, sizeof(sz)),
+		       hi->p[kind][PH_TOTAL][0] / lo->p[kind][PH_TOTAL][0],
+		       hi->live, lo->live);
 	}
-	printf("\n");
+	printf("%s\n", kind == D_OURS ? " target <= 1.20x" : "");
 }
 
 /* ---- options ------------------------------------------------------------ */
@@ -369,6 +391,30 @@ static int parse_list(const char *arg, uint64_t *out, unsigned int *n,
 	return 0;
 }
 
+/* A comma-separated list of designs; "both" is ours,memslot. */
+static int parse_mode(const char *arg, bool run[3])
+{
+	char buf[64], *tok, *save = NULL;
+	int k;
+
+	if (strlen(arg) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, arg);
+	run[D_OURS] = run[D_MEMSLOT] = run[D_FLOOR] = false;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "both")) {
+			run[D_OURS] = run[D_MEMSLOT] = true;
+			continue;
+		}
+		for (k = 0; k < 3 && strcmp(tok, design_name[k]); k++)
+			;
+		if (k == 3)
+			return -EINVAL;
+		run[k] = true;
+	}
+	return run[D_OURS] || run[D_MEMSLOT] || run[D_FLOOR] ? 0 : -EINVAL;
+}
+
 /* One option with its value; non-zero when either is bad. */
 static int parse_one(struct opts *op, const char *o, const char *a)
 {
@@ -396,18 +442,15 @@ static int parse_one(struct opts *op, const char *o, const char *a)
 		op->cpu = strcmp(a, "0") ? (int)v : 0;
 		return 0;
 	}
-	if (!strcmp(o, "--mode")) {
-		op->ours = !strcmp(a, "ours") || !strcmp(a, "both");
-		op->memslot = !strcmp(a, "memslot") || !strcmp(a, "both");
-		return op->ours || op->memslot ? 0 : -EINVAL;
-	}
+	if (!strcmp(o, "--mode"))
+		return parse_mode(a, op->run);
 	return -EINVAL;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *op)
 {
 	static const char *usage =
-		"usage: bench-mapcost [--sizes 4K,2M] [--live 1,1000,10000,100000] [--iters N] [--warmup N] [--mode ours|memslot|both] [--cpu N]\n";
+		"usage: bench-mapcost [--sizes 4K,2M] [--live 1,1000,10000,100000] [--iters N] [--warmup N] [--mode ours,memslot,floor|both] [--cpu N]\n";
 	int i;
 
 	parse_list("4K,2M", op->sizes, &op->nsizes, MAX_SIZES, parse_size);
@@ -415,7 +458,7 @@ static int parse_opts(int argc, char **argv, struct opts *op)
 	op->iters = 1000;
 	op->warmup = 10;
 	op->cpu = -1;
-	op->ours = op->memslot = true;
+	op->run[D_OURS] = op->run[D_MEMSLOT] = op->run[D_FLOOR] = true;
 	for (i = 1; i < argc; i += 2) {
 		const char *a = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -528,9 +571,13 @@ int main(int argc, char **argv)
 	printf("\np50 per phase (map | run: KVM_RUN with the first access and the port exit | unmap), us\n\n");
 	print_phase_table(rows, nrows);
 	printf("\n");
-	if (op.ours)
-		print_growth(rows, nrows, &op, false);
-	if (op.memslot)
-		print_growth(rows, nrows, &op, true);
+	if (op.run[D_FLOOR] && op.run[D_OURS]) {
+		printf("ours against the floor: the same region and the same mmap() calls without shmem (p50 and p99 of the iteration, p50 of map and unmap), us\n\n");
+		print_floor_table(rows, nrows);
+		printf("\n");
+	}
+	for (s = 0; s < 3; s++)
+		if (op.run[s])
+			print_growth(rows, nrows, &op, (enum design_kind)s);
 	return 0;
 }

@@ -4,7 +4,8 @@
  *
  * guest.c    /dev/kvm, the two files, a VM whose one vCPU reads the timed
  *            mapping and reports the byte on an I/O port
- * designs.c  the two ways of mapping: ours (shmem) and one memslot each
+ * designs.c  the two ways of mapping: ours (shmem) and one memslot each,
+ *            and the floor under ours (the same mmap() calls, no shmem)
  * unit.c     one design at one live count, in a process of its own
  * mapcost.c  options, the round robin over the units, the tables
  */
@@ -85,6 +86,9 @@ int ours_grow(struct ours *o, const struct host *h, uint64_t live);
 int ours_iter(struct ours *o, const struct host *h, unsigned int i,
 	      uint64_t t[4]);
 void ours_destroy(struct ours *o);
+/* The kernel's part of ours: the same region, bare mmap() calls. */
+int floor_iter(struct ours *o, const struct host *h, unsigned int i,
+	       uint64_t t[4]);
 
 int memslot_create(struct memslot *m, const struct host *h, uint64_t size);
 int memslot_grow(struct memslot *m, const struct host *h, uint64_t live,
@@ -99,8 +103,10 @@ void memslot_destroy(struct memslot *m);
 
 enum { PH_MAP, PH_RUN, PH_UNMAP, PH_TOTAL, NPHASES };
 
+enum design_kind { D_OURS, D_MEMSLOT, D_FLOOR };
+
 struct unit_cfg {
-	bool memslot;		/* else ours */
+	enum design_kind kind;
 	uint64_t size;
 	uint64_t live;
 	bool probe_limit;	/* memslot: then find where KVM's slots end */

@@ -131,7 +131,7 @@ static int design_setup(struct design *d, const struct host *h,
 	bool at_limit = false;
 	int ret;
 
-	if (!c->memslot) {
+	if (c->kind != D_MEMSLOT) {
 		ret = ours_create(&d->o, h, c->size, c->live);
 		return ret ? ret : ours_grow(&d->o, h, c->live);
 	}
@@ -152,7 +152,7 @@ static int design_setup(struct design *d, const struct host *h,
 
 static void design_teardown(struct design *d)
 {
-	if (d->cfg->memslot)
+	if (d->cfg->kind == D_MEMSLOT)
 		memslot_destroy(&d->m);
 	else
 		ours_destroy(&d->o);
@@ -161,9 +161,14 @@ static void design_teardown(struct design *d)
 static int design_iter(struct design *d, const struct host *h, unsigned int i,
 		       uint64_t t[4])
 {
-	if (d->cfg->memslot)
+	switch (d->cfg->kind) {
+	case D_MEMSLOT:
 		return memslot_iter(&d->m, h, i, t);
-	return ours_iter(&d->o, h, i, t);
+	case D_FLOOR:
+		return floor_iter(&d->o, h, i, t);
+	default:
+		return ours_iter(&d->o, h, i, t);
+	}
 }
 
 /* Serve 'i' commands until 'e'; fills @res. */
