@@ -231,6 +231,8 @@ int cli_parse(int argc, char **argv, struct cli_options *o, char *err,
 		return parse_fail(err, errlen, "no command given (try vmm --help)");
 	if (!o->cfg.kernel_path)
 		return parse_fail(err, errlen, "run needs --kernel PATH");
+	/* Back-ends map guest RAM; without them it stays private (huge pages). */
+	o->cfg.memory_shared = o->nvhost_user > 0;
 	return 0;
 }
 

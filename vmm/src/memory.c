@@ -7,6 +7,8 @@
 #include "layout.h"
 #include "memory.h"
 
+#define RAM_HUGE_ALIGN	(2ULL << 20)
+
 static void ram_regions_init(struct guest_ram *ram)
 {
 	struct ram_layout *l = &ram->layout;
@@ -27,12 +29,11 @@ static void ram_regions_init(struct guest_ram *ram)
 	}
 }
 
-int ram_create(struct guest_ram *ram, uint64_t size)
+static int ram_map_shared(struct guest_ram *ram, uint64_t size)
 {
 	void *p;
 	int ret;
 
-	memset(ram, 0, sizeof(*ram));
 	ram->memfd = memfd_create("vmm-guest-ram", MFD_CLOEXEC);
 	if (ram->memfd < 0)
 		return -errno;
@@ -46,15 +47,62 @@ int ram_create(struct guest_ram *ram, uint64_t size)
 		ret = -errno;
 		goto err_close;
 	}
+	/* Effective only where the host allows huge pages for shmem. */
+	madvise(p, size, MADV_HUGEPAGE);
 	ram->base = p;
-	ram->size = size;
-	ram_regions_init(ram);
 	return 0;
 
 err_close:
 	close(ram->memfd);
 	ram->memfd = -1;
 	return ret;
+}
+
+/*
+ * Anonymous memory on a 2 MiB boundary: a huge page can only back a range
+ * whose host and guest addresses agree modulo 2 MiB, and guest RAM starts
+ * at guest physical 0.
+ */
+static int ram_map_private(struct guest_ram *ram, uint64_t size)
+{
+	const int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	uint8_t *resv, *p;
+	uintptr_t start;
+
+	resv = mmap(NULL, size + RAM_HUGE_ALIGN, PROT_NONE, flags, -1, 0);
+	if (resv == MAP_FAILED)
+		return -errno;
+	start = ((uintptr_t)resv + RAM_HUGE_ALIGN - 1) & ~(RAM_HUGE_ALIGN - 1);
+	p = mmap((void *)start, size, PROT_READ | PROT_WRITE,
+		 flags | MAP_FIXED, -1, 0);
+	if (p == MAP_FAILED) {
+		int ret = -errno;
+
+		munmap(resv, size + RAM_HUGE_ALIGN);
+		return ret;
+	}
+	if (p > resv)
+		munmap(resv, (size_t)(p - resv));
+	if (p + size < resv + size + RAM_HUGE_ALIGN)
+		munmap(p + size, (size_t)(resv + RAM_HUGE_ALIGN - p));
+	/* No transparent huge pages on this kernel: small pages still work. */
+	madvise(p, size, MADV_HUGEPAGE);
+	ram->base = p;
+	return 0;
+}
+
+int ram_create(struct guest_ram *ram, uint64_t size, bool shared)
+{
+	int ret;
+
+	memset(ram, 0, sizeof(*ram));
+	ram->memfd = -1;
+	ret = shared ? ram_map_shared(ram, size) : ram_map_private(ram, size);
+	if (ret)
+		return ret;
+	ram->size = size;
+	ram_regions_init(ram);
+	return 0;
 }
 
 int ram_register(struct guest_ram *ram, struct kvm *kvm)

@@ -824,6 +824,9 @@ int vmm_add_vhost_user(struct vmm *vm, const struct vmm_vhost_user *dev,
 	ret = check_cfg(dev, &w);
 	if (!ret && vm->ran)
 		ret = failf(&w, -EBUSY, "the VM already ran");
+	if (!ret && vm_ram(vm)->memfd < 0)
+		ret = failf(&w, -EINVAL,
+			    "guest memory is private; a vhost-user back-end needs it shared (vmm_config.memory_shared)");
 	devs = ret ? NULL : devs_get(vm);
 	if (!ret && !devs)
 		ret = failf(&w, -ENOMEM, "out of memory");

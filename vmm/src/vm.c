@@ -294,7 +294,7 @@ static int load_guest(struct vmm *vm, const struct vmm_config *cfg,
 	return 0;
 }
 
-static int vm_setup_kvm(struct vmm *vm, uint64_t memory,
+static int vm_setup_kvm(struct vmm *vm, uint64_t memory, bool shared,
 			struct vmm_error *err)
 {
 	char why[160];
@@ -308,7 +308,7 @@ static int vm_setup_kvm(struct vmm *vm, uint64_t memory,
 		return set_err(err, VMM_ERROR_CONFIG, -EINVAL,
 			       "cpus %u: KVM on this host allows at most %u",
 			       vm->ncpus, vm->kvm.max_vcpus);
-	ret = ram_create(&vm->ram, memory);
+	ret = ram_create(&vm->ram, memory, shared);
 	if (ret)
 		return set_err(err, VMM_ERROR_HOST, ret,
 			       "guest memory (%llu MiB): %s",
@@ -351,7 +351,8 @@ static int vm_build(struct vmm *vm, const struct vmm_config *cfg,
 
 	ret = load_inputs(cfg, &bf, err);
 	if (!ret)
-		ret = vm_setup_kvm(vm, cfg->memory_size, err);
+		ret = vm_setup_kvm(vm, cfg->memory_size, cfg->memory_shared,
+				   err);
 	if (!ret)
 		ret = load_guest(vm, cfg, &bf, err);
 	if (!ret)

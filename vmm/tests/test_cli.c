@@ -252,6 +252,20 @@ Test(cli, defaults)
 	cr_assert_not(o.reboot_ok);
 }
 
+Test(cli, guest_memory_is_shared_only_for_vhost_user_back_ends)
+{
+	char *plain[] = { "vmm", "run", "--kernel", "/k", NULL };
+	char *vu[] = { "vmm", "run", "--kernel", "/k", "--vhost-user",
+		       "socket=/tmp/x.sock,virtio-id=26", NULL };
+	struct cli_options o;
+	char err[256];
+
+	cr_assert_eq(cli_parse(4, plain, &o, err, sizeof(err)), 0, "%s", err);
+	cr_expect_not(o.cfg.memory_shared, "no back-end: private RAM (huge pages)");
+	cr_assert_eq(cli_parse(6, vu, &o, err, sizeof(err)), 0, "%s", err);
+	cr_expect(o.cfg.memory_shared, "a back-end must be able to map guest RAM");
+}
+
 Test(cli, exit_statuses)
 {
 	struct vmm_exit ex = { 0 };

@@ -80,6 +80,14 @@ struct vmm_config {
 	 * 0: the time of vmm_create().
 	 */
 	uint64_t start_ns;
+	/*
+	 * Guest RAM that other processes can map: a memfd, which every
+	 * vhost-user back-end needs (vmm_add_vhost_user() refuses a VM
+	 * without it). false (the default): private anonymous memory,
+	 * advised for transparent huge pages, so the guest runs on 2 MiB
+	 * pages where the host allows them.
+	 */
+	bool memory_shared;
 };
 
 enum vmm_error_kind {
