@@ -39,29 +39,12 @@ one_boot() {
 	fi
 }
 
-for ((r = 0; r < runs; r++)); do
-	n=${#BENCH_PEERS[@]}
-	for ((i = 0; i < n; i++)); do
-		one_boot "${BENCH_PEERS[$(((i + r) % n))]}"
-	done
-done
+bench_interleaved "$runs" one_boot
 
 bench_machine
 echo "boot + exit: $runs runs per VMM, interleaved; guest cmdline \"$BENCH_CMDLINE\""
 echo
-echo "| VMM | median (ms) | min (ms) | max (ms) | vmm / this |"
-echo "|---|---:|---:|---:|---:|"
-# shellcheck disable=SC2086
-vmm_med=$(bench_median ${wall[vmm]})
-for p in "${BENCH_PEERS[@]}"; do
-	# shellcheck disable=SC2086
-	med=$(bench_median ${wall[$p]})
-	# shellcheck disable=SC2086
-	printf '| %s | %s | %s | %s | %s |\n' "$(bench_label "$p")" \
-		"$(bench_ms "$med")" "$(bench_ms "$(bench_min ${wall[$p]})")" \
-		"$(bench_ms "$(bench_max ${wall[$p]})")" "$(bench_ratio "$vmm_med" "$med")"
-done
-bench_missing_rows " | | | |"
+bench_time_table wall
 med=$(bench_median "${markers[@]}")
 printf '| vmm boot marker (init started) | %s | %s | %s | |\n' "$(bench_ms "$med")" \
 	"$(bench_ms "$(bench_min "${markers[@]}")")" "$(bench_ms "$(bench_max "${markers[@]}")")"

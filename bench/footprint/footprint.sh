@@ -86,12 +86,7 @@ one_footprint() {
 	done
 }
 
-for ((r = 0; r < runs; r++)); do
-	n=${#BENCH_PEERS[@]}
-	for ((i = 0; i < n; i++)); do
-		one_footprint "${BENCH_PEERS[$(((i + r) % n))]}"
-	done
-done
+bench_interleaved "$runs" one_footprint
 
 bench_machine
 echo "footprint: guest idle at a shell, medians of $runs runs per VMM; own = every mapping except guest memory"

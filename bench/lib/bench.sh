@@ -138,3 +138,37 @@ bench_missing_rows() {
 		printf '| %s | not measured%s |\n' "$(bench_label "$p")" "$cols"
 	done
 }
+
+# bench_interleaved RUNS FUNC: calls FUNC PEER RUN (RUN from 1) RUNS times
+# for every peer.  Run r starts with peer r mod n, so no VMM always goes
+# first on a warm or a cold cache.
+bench_interleaved() {
+	local runs=$1 fn=$2 r i n=${#BENCH_PEERS[@]}
+	for ((r = 0; r < runs; r++)); do
+		for ((i = 0; i < n; i++)); do
+			"$fn" "${BENCH_PEERS[$(((i + r) % n))]}" "$((r + 1))"
+		done
+	done
+}
+
+# bench_time_table ARRAY: the median, minimum and maximum (ms) of the
+# nanosecond values in the associative array named ARRAY (peer -> "ns
+# ns ..."), one row per peer, with vmm's median over each peer's.
+bench_time_table() {
+	local -n bench_tt=$1
+	local p med vmm_med
+	echo "| VMM | median (ms) | min (ms) | max (ms) | vmm / this |"
+	echo "|---|---:|---:|---:|---:|"
+	# shellcheck disable=SC2086
+	vmm_med=$(bench_median ${bench_tt[vmm]})
+	for p in "${BENCH_PEERS[@]}"; do
+		# shellcheck disable=SC2086
+		med=$(bench_median ${bench_tt[$p]})
+		# shellcheck disable=SC2086
+		printf '| %s | %s | %s | %s | %s |\n' "$(bench_label "$p")" \
+			"$(bench_ms "$med")" "$(bench_ms "$(bench_min ${bench_tt[$p]})")" \
+			"$(bench_ms "$(bench_max ${bench_tt[$p]})")" \
+			"$(bench_ratio "$vmm_med" "$med")"
+	done
+	bench_missing_rows " | | | |"
+}

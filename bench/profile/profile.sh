@@ -42,12 +42,7 @@ one_profile() {
 		'/^total:/ { printf "| %s | %s | %s | %s | %s |\n", name, wall, $2, $4, $8 }' "$prof")"$'\n'
 }
 
-for ((r = 1; r <= runs; r++)); do
-	n=${#BENCH_PEERS[@]}
-	for ((i = 0; i < n; i++)); do
-		one_profile "${BENCH_PEERS[$(((i + r) % n))]}" "$r"
-	done
-done
+bench_interleaved "$runs" one_profile
 
 bench_machine
 echo "boot profile: $runs run(s) per VMM; guest cmdline \"$BENCH_CMDLINE\""

@@ -34,29 +34,12 @@ one_start() {
 	first[$peer]="${first[$peer]:-} $ns"
 }
 
-for ((r = 0; r < runs; r++)); do
-	n=${#BENCH_PEERS[@]}
-	for ((i = 0; i < n; i++)); do
-		one_start "${BENCH_PEERS[$(((i + r) % n))]}"
-	done
-done
+bench_interleaved "$runs" one_start
 
 bench_machine
 echo "start-up: exec to first KVM_RUN, $runs runs per VMM, interleaved"
 echo
-echo "| VMM | median (ms) | min (ms) | max (ms) | vmm / this |"
-echo "|---|---:|---:|---:|---:|"
-# shellcheck disable=SC2086
-vmm_med=$(bench_median ${first[vmm]})
-for p in "${BENCH_PEERS[@]}"; do
-	# shellcheck disable=SC2086
-	med=$(bench_median ${first[$p]})
-	# shellcheck disable=SC2086
-	printf '| %s | %s | %s | %s | %s |\n' "$(bench_label "$p")" \
-		"$(bench_ms "$med")" "$(bench_ms "$(bench_min ${first[$p]})")" \
-		"$(bench_ms "$(bench_max ${first[$p]})")" "$(bench_ratio "$vmm_med" "$med")"
-done
-bench_missing_rows " | | | |"
+bench_time_table first
 
 # Binary size: the file as built/installed, stripped, and its loaded
 # sections (size(1): text + data + bss); shared libraries it needs.
