@@ -7,7 +7,7 @@
  * mmap() of the file plus a new slot; the timed mapping in SLOT_TEST at
  * TEST_GPA, live mapping i in slot SLOT_LIVE0 + i at the same guest
  * address as in ours.  Every live mapping maps offset 0 of the same file,
- * so the kernel cannot merge them: one VMA each, in both designs.
+ * so the kernel cannot merge them: one VMA each, in every design.
  * Floor: ours without shmem's bookkeeping, the bare mmap() calls that
  * shmem_map() and shmem_unmap() make, at the same place in the same kind
  * of region, so that what ours adds to the kernel's cost shows.

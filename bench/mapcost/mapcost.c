@@ -17,7 +17,7 @@
  *            memslots.
  *   memslot  one memslot per mapping, as QEMU's patch series did: mmap()
  *            of the file plus KVM_SET_USER_MEMORY_REGION to add a slot;
-	delete the slot and munmap() to unmap.
+ *            delete the slot and munmap() to unmap.
  *
  * and, to show what ours adds to the kernel's own work:
  *
@@ -28,7 +28,7 @@
  * For every size, each (design, live count) pair is a unit: a process with
  * its own VM holding that many live mappings beside the timed one (unit.c).
  * All units of a size run round robin, one iteration each in turn, so the
- * machine's load falls on every cell and both designs alike.  The memslot
+ * machine's load falls on every cell and every design alike.  The memslot
  * design stops at KVM's slot limit: it is measured at the largest count it
  * reaches, and the first slot it cannot get is reported.  Prints Markdown
  * tables, times in microseconds; exits 0 when every cell was measured or
@@ -530,7 +530,7 @@ static void print_header(const struct opts *op, const struct host *h)
 
 	if (op->cpu >= 0)
 		snprintf(cpu, sizeof(cpu), "CPU %d", op->cpu);
-	printf("mapcost: map + first guest access + unmap at one guest physical address; %u iterations per cell and design after %u warm-up, every cell of a size and both designs round robin, each in its own process and VM; times in us\n",
+	printf("mapcost: map + first guest access + unmap at one guest physical address; %u iterations per cell and design after %u warm-up, every cell of a size and every design round robin, each in its own process and VM; times in us\n",
 	       op->iters, op->warmup);
 	printf("ours: one memslot over a shmem region; map = shmem_map() (mmap MAP_FIXED into the reservation), unmap = shmem_unmap()\n");
 	printf("memslot: one memslot per mapping; map = mmap() + KVM_SET_USER_MEMORY_REGION, unmap = slot deleted + munmap()\n");

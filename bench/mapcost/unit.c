@@ -5,7 +5,7 @@
  * notifier of the process that created it: VMs sharing a process would
  * each see every other one's mmap() and munmap() calls, which no VMM
  * does.  The parent drives the units round robin, one iteration per
- * command, so every unit and both designs see the same machine load.
+ * command, so every unit and every design sees the same machine load.
  *
  * Protocol over two pipes: the unit sets up its live mappings and sends a
  * struct unit_ready; then each 'i' command runs one iteration and is
