@@ -69,15 +69,13 @@ expect_out '^VMMTEST: shmbw memtype 0x[0-9a-f]+-0x[0-9a-f]+ write-back$' \
 expect_out '^VMMTEST: shmbw pattern ok$' "the guest reads the back-end's memfd"
 expect_out '^VMMTEST: scenario shmbw exit 0$' "shmem-bw finished"
 
-# bw BUF read MED BEST write MED BEST touch-ms T huge-kib K
-declare -A rmed rbest wmed wbest touch huge
+# bw BUF read PMED PBEST CMED write PMED PBEST CMED touch-ms T huge-kib K
+declare -A bw ratios
 for b in shm ram ram4k; do
-	line=$(guest_value "shmbw bw $b")
-	read -r _ rmed[$b] rbest[$b] _ wmed[$b] wbest[$b] _ touch[$b] _ huge[$b] <<< "$line"
-	[ -n "${huge[$b]}" ] || fail "no bandwidth line for $b"
+	bw[$b]=$(guest_value "shmbw bw $b")
+	[ "$(wc -w <<< "${bw[$b]}")" -eq 12 ] || fail "no bandwidth line for $b"
 done
-# ratio shm/BUF read MED MIN MAX write MED MIN MAX
-declare -A ratios
+# ratio shm/BUF read MED Q1 Q3 write MED Q1 Q3
 for b in ram ram4k; do
 	ratios[$b]=$(sed -n "s|^VMMTEST: shmbw ratio shm/$b ||p" "$OUT" | head -n1)
 	[ "$(wc -w <<< "${ratios[$b]}")" -eq 8 ] || fail "no ratio line for $b"
@@ -98,21 +96,24 @@ label() {
 
 exec 1>&5
 bench_machine
-echo "shmbw: $mib MiB per buffer, $passes round(s) of reading then writing every buffer, order rotating;" \
+echo "shmbw: $mib MiB per buffer, $passes round(s) of reading then writing every buffer, the three taking turns every 2 MiB;" \
 	"guest 1 vCPU, $guest_mib MiB; shm mapping memtype $memtype; host shmem THP: ${host_thp:-unknown}"
 echo
-echo "| buffer | read median (MB/s) | read best (MB/s) | write median (MB/s) | write best (MB/s) | first touch (ms) | guest huge pages (MiB) |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| buffer | read: pass median | pass best | 2 MiB median | write: pass median | pass best | 2 MiB median | first touch (ms) | guest huge pages (MiB) |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for b in shm ram ram4k; do
-	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$(label "$b")" \
-		"${rmed[$b]}" "${rbest[$b]}" "${wmed[$b]}" "${wbest[$b]}" \
-		"${touch[$b]}" $((huge[$b] / 1024))
+	# shellcheck disable=SC2086 # the twelve words
+	set -- ${bw[$b]}
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(label "$b")" \
+		"$2" "$3" "$4" "$6" "$7" "$8" "${10}" $((${12} / 1024))
 done
 echo
-echo "| shm / this, per round | read median | read min-max | write median | write min-max |"
+echo "Bandwidth in MB/s (10^6 bytes)."
+echo
+echo "| shm / this, same 2 MiB chunk and round | read median | read quartiles | write median | write quartiles |"
 echo "|---|---:|---:|---:|---:|"
 for b in ram ram4k; do
-	# shellcheck disable=SC2086 # the eight numbers
+	# shellcheck disable=SC2086 # the eight words
 	set -- ${ratios[$b]}
 	printf '| %s | %s | %s-%s | %s | %s-%s |\n' "$(label "$b")" \
 		"$2" "$3" "$4" "$6" "$7" "$8"

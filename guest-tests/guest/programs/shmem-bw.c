@@ -6,15 +6,16 @@
  *
  *   shmem-bw [-d DEVID] [-s SHMID] [-o OFFSET] [-m MIB] [-p PASSES] [-S SEED]
  *
- * Three buffers of MIB MiB (default 256): "shm", the region's bytes
- * [OFFSET, OFFSET + MIB MiB) mapped write-back through /dev/mem; "ram",
- * anonymous memory as any program gets it (transparent huge pages as the
- * guest kernel decides); "ram4k", anonymous memory with MADV_NOHUGEPAGE,
- * i.e. the 4 KiB guest pages that /dev/mem gives the shm buffer. Each is
- * first written once (first touch: faults, reported apart), then come
- * PASSES (default 20) rounds; in each, every buffer is read (sum of 64-bit
- * words), then every buffer is written (64-bit stores), the buffer order
- * rotating from round to round.
+ * Three buffers of MIB MiB (an even number, default 256): "shm", the
+ * region's bytes [OFFSET, OFFSET + MIB MiB) mapped write-back through
+ * /dev/mem; "ram", anonymous memory as any program gets it (transparent
+ * huge pages as the guest kernel decides); "ram4k", anonymous memory with
+ * MADV_NOHUGEPAGE, i.e. the 4 KiB guest pages that /dev/mem gives the shm
+ * buffer. Each is first written once (first touch: faults, reported
+ * apart), then come PASSES (default 20) rounds; in each, every buffer is
+ * read from start to end (sum of 64-bit words), then every buffer is
+ * written (64-bit stores), the three taking turns every 2 MiB chunk, each
+ * chunk timed.
  *
  * The shm mapping must be write-back or the comparison means nothing: the
  * program reads the kernel's PAT memtype list (debugfs must be mounted on
@@ -22,12 +23,15 @@
  * With -S, the first and last pages are first checked against the pattern
  * SEED that the back-end filled the region with (shmem_pattern.h).
  *
- * Output, for the harness (MB = 10^6 bytes; median and best of PASSES):
+ * Output, for the harness (MB/s, MB = 10^6 bytes):
  *   VMMTEST: shmbw memtype 0xSTART-0xEND write-back
  *   VMMTEST: shmbw pattern ok
- *   VMMTEST: shmbw bw BUF read MED BEST write MED BEST touch-ms T huge-kib K
- *   VMMTEST: shmbw ratio shm/BUF read MED MIN MAX write MED MIN MAX
- * (BUF ram and ram4k; the ratio of shm's bandwidth to BUF's per round).
+ *   VMMTEST: shmbw bw BUF read PMED PBEST CMED write PMED PBEST CMED
+ *            touch-ms T huge-kib K                          (one line)
+ *   VMMTEST: shmbw ratio shm/BUF read MED Q1 Q3 write MED Q1 Q3
+ * PMED, PBEST: median and best of the passes; CMED: 2 MiB over the median
+ * chunk time. Ratio: shm's bandwidth over BUF's (ram, ram4k) for the same
+ * chunk of the same round, median and quartiles over all chunks.
  * Exit status 0; 1 when the memory type or the pattern is wrong; 2 on any
  * other failure. Do not bind virtio_mmio to the device (IO_STRICT_DEVMEM).
  */
@@ -47,6 +51,7 @@
 #define SZ_2M		(2ULL << 20)
 #define PAGE		4096ULL
 #define MAX_PASSES	100
+#define CHUNK		(2ULL << 20)	/* buffers take turns this often */
 #define PAT_LIST	"/sys/kernel/debug/x86/pat_memtype_list"
 
 enum { BUF_SHM, BUF_RAM, BUF_RAM4K, NBUF };
@@ -68,8 +73,7 @@ struct buf {
 	size_t map_len;
 	double touch_ms;
 	uint64_t huge_kib;
-	double rd[MAX_PASSES];	/* MB/s per pass */
-	double wr[MAX_PASSES];
+	double *t[2];		/* seconds per (round, chunk): read, write */
 };
 
 static double now_s(void)
@@ -118,22 +122,16 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static double median(const double *v, unsigned int n)
+/* Quantile @q (0 to 1, interpolated) of the @n values at @v; sorts @v. */
+static double quantile(double *v, size_t n, double q)
 {
-	double s[MAX_PASSES];
+	double pos = q * (double)(n - 1);
+	size_t i = (size_t)pos;
 
-	memcpy(s, v, n * sizeof(*v));
-	qsort(s, n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-static double best(const double *v, unsigned int n)
-{
-	double b = 0;
-
-	for (unsigned int i = 0; i < n; i++)
-		b = v[i] > b ? v[i] : b;
-	return b;
+	qsort(v, n, sizeof(*v), cmp_double);
+	if (i + 1 >= n)
+		return v[n - 1];
+	return v[i] + (v[i + 1] - v[i]) * (pos - (double)i);
 }
 
 /*
@@ -280,62 +278,100 @@ static void first_touch(struct buf *bufs, uint64_t size)
 		bufs[i].huge_kib = huge_kib(bufs[i].p);
 }
 
-static void measure(struct buf *bufs, const struct opts *o)
+/*
+ * One round: every buffer read from start to end, then every buffer
+ * written, the buffers taking turns every CHUNK bytes (the order rotating
+ * per chunk and per round), each chunk timed on its own.  Load on a shared
+ * host comes and goes within milliseconds: taking turns puts the three
+ * buffers under the same conditions, and a stall that lands in one chunk
+ * stays visible as that chunk's time.
+ */
+static uint64_t one_round(struct buf *bufs, size_t nchunks, unsigned int r,
+			  int write)
 {
-	size_t words = o->size / 8;
-	volatile uint64_t sink;
+	uint64_t sum = 0;
 
-	for (unsigned int r = 0; r < o->passes; r++) {
+	for (size_t c = 0; c < nchunks; c++) {
 		for (int k = 0; k < NBUF; k++) {
-			struct buf *b = &bufs[(r + k) % NBUF];
-			double t = now_s();
+			struct buf *b = &bufs[(r + c + k) % NBUF];
+			uint64_t *p = b->p + c * (CHUNK / 8);
+			double t0 = now_s();
 
-			sink = read_pass(b->p, words);
-			b->rd[r] = (double)o->size / (now_s() - t) / 1e6;
-		}
-		for (int k = 0; k < NBUF; k++) {
-			struct buf *b = &bufs[(r + k) % NBUF];
-			double t = now_s();
-
-			write_pass(b->p, words, r);
-			b->wr[r] = (double)o->size / (now_s() - t) / 1e6;
+			if (write)
+				write_pass(p, CHUNK / 8, r + c);
+			else
+				sum += read_pass(p, CHUNK / 8);
+			b->t[write][r * nchunks + c] = now_s() - t0;
 		}
 	}
+	return sum;
+}
+
+static void measure(struct buf *bufs, size_t nchunks, unsigned int passes)
+{
+	volatile uint64_t sink;
+	uint64_t sum = 0;
+
+	for (unsigned int r = 0; r < passes; r++) {
+		sum += one_round(bufs, nchunks, r, 0);
+		one_round(bufs, nchunks, r, 1);
+	}
+	sink = sum;
 	(void)sink;
 }
 
 /*
- * shm over @other, round by round: the passes of one round run back to
- * back, so their ratio is the least disturbed by load that comes and
- * goes.  Median, lowest and highest.
+ * Bandwidth of one operation over one buffer, MB/s: median and best of
+ * the whole passes, and the median over all chunks (what a pass gives
+ * when no stall of the host lands in it).
  */
-static void print_ratio(const char *name, const double *shm,
-			const double *other, unsigned int n)
+static void print_bw(const char *op, const double *t, size_t nchunks,
+		     unsigned int passes, double *scratch)
 {
-	double r[MAX_PASSES], lo = 1e300, hi = 0;
+	double chunk_mb = (double)CHUNK / 1e6, best = 0;
 
-	for (unsigned int i = 0; i < n; i++) {
-		r[i] = shm[i] / other[i];
-		lo = r[i] < lo ? r[i] : lo;
-		hi = r[i] > hi ? r[i] : hi;
+	for (unsigned int r = 0; r < passes; r++) {
+		double sum = 0;
+
+		for (size_t c = 0; c < nchunks; c++)
+			sum += t[r * nchunks + c];
+		scratch[r] = chunk_mb * (double)nchunks / sum;
+		best = scratch[r] > best ? scratch[r] : best;
 	}
-	printf(" %s %.3f %.3f %.3f", name, median(r, n), lo, hi);
+	printf(" %s %.1f %.1f", op, quantile(scratch, passes, 0.5), best);
+	memcpy(scratch, t, passes * nchunks * sizeof(*t));
+	printf(" %.1f", chunk_mb / quantile(scratch, passes * nchunks, 0.5));
 }
 
-static void report(const struct buf *bufs, unsigned int n)
+/*
+ * shm's bandwidth over @other's, chunk by chunk: the two chunks of a pair
+ * ran within milliseconds of each other.  Median and quartiles.
+ */
+static void print_ratio(const char *op, const double *shm,
+			const double *other, size_t n, double *scratch)
 {
-	const struct buf *shm = &bufs[BUF_SHM];
+	for (size_t i = 0; i < n; i++)
+		scratch[i] = other[i] / shm[i];
+	printf(" %s %.3f %.3f %.3f", op, quantile(scratch, n, 0.5),
+	       quantile(scratch, n, 0.25), quantile(scratch, n, 0.75));
+}
 
-	for (int i = 0; i < NBUF; i++)
-		printf("VMMTEST: shmbw bw %s read %.1f %.1f write %.1f %.1f"
-		       " touch-ms %.1f huge-kib %" PRIu64 "\n", buf_names[i],
-		       median(bufs[i].rd, n), best(bufs[i].rd, n),
-		       median(bufs[i].wr, n), best(bufs[i].wr, n),
+static void report(const struct buf *bufs, size_t nchunks,
+		   unsigned int passes, double *scratch)
+{
+	size_t n = passes * nchunks;
+
+	for (int i = 0; i < NBUF; i++) {
+		printf("VMMTEST: shmbw bw %s", buf_names[i]);
+		print_bw("read", bufs[i].t[0], nchunks, passes, scratch);
+		print_bw("write", bufs[i].t[1], nchunks, passes, scratch);
+		printf(" touch-ms %.1f huge-kib %" PRIu64 "\n",
 		       bufs[i].touch_ms, bufs[i].huge_kib);
+	}
 	for (int i = BUF_RAM; i < NBUF; i++) {
 		printf("VMMTEST: shmbw ratio shm/%s", buf_names[i]);
-		print_ratio("read", shm->rd, bufs[i].rd, n);
-		print_ratio("write", shm->wr, bufs[i].wr, n);
+		print_ratio("read", bufs[BUF_SHM].t[0], bufs[i].t[0], n, scratch);
+		print_ratio("write", bufs[BUF_SHM].t[1], bufs[i].t[1], n, scratch);
 		printf("\n");
 	}
 }
@@ -360,60 +396,91 @@ static int parse(int argc, char **argv, struct opts *o)
 			return -1;
 		}
 	}
-	if (optind != argc || !o->size || o->size > (1ULL << 40) ||
-	    !o->passes || o->passes > MAX_PASSES || o->shmid > 255)
+	if (optind != argc || !o->size || o->size % CHUNK ||
+	    o->size > (1ULL << 40) || !o->passes || o->passes > MAX_PASSES ||
+	    o->shmid > 255)
 		return -1;
 	return 0;
 }
 
-static int run(const struct opts *o, struct buf *bufs)
+/* Room for every chunk's time, per buffer and operation. */
+static int alloc_samples(struct buf *bufs, size_t n, double **scratch)
 {
-	uint64_t phys, bad;
+	for (int i = 0; i < NBUF; i++) {
+		bufs[i].t[0] = calloc(n, sizeof(double));
+		bufs[i].t[1] = calloc(n, sizeof(double));
+		if (!bufs[i].t[0] || !bufs[i].t[1])
+			goto nomem;
+	}
+	*scratch = calloc(n, sizeof(double));
+	if (*scratch)
+		return 0;
+nomem:
+	fprintf(stderr, "shmem-bw: out of memory\n");
+	return 2;
+}
+
+static int check_pattern(const struct opts *o, const struct buf *shm)
+{
+	const uint8_t *p = (const uint8_t *)shm->p;
+	uint64_t bad = pattern_bad(p, 0, PAGE, o->seed) +
+		       pattern_bad(p, o->size - PAGE, PAGE, o->seed);
+
+	if (bad) {
+		fprintf(stderr, "shmem-bw: %" PRIu64 " bytes differ from"
+			" the back-end's pattern\n", bad);
+		return 1;
+	}
+	printf("VMMTEST: shmbw pattern ok\n");
+	return 0;
+}
+
+static int run(const struct opts *o, struct buf *bufs, double **scratch)
+{
+	size_t nchunks = o->size / CHUNK;
+	uint64_t phys;
 	int ret;
 
 	ret = map_shm(o, &bufs[BUF_SHM], &phys);
 	if (ret)
 		return ret;
 	ret = check_memtype(phys, phys + o->size);
-	if (ret)
-		return ret;
-	if (o->check_seed) {
-		const uint8_t *p = (const uint8_t *)bufs[BUF_SHM].p;
-
-		bad = pattern_bad(p, 0, PAGE, o->seed) +
-		      pattern_bad(p, o->size - PAGE, PAGE, o->seed);
-		if (bad) {
-			fprintf(stderr, "shmem-bw: %" PRIu64 " bytes differ from"
-				" the back-end's pattern\n", bad);
-			return 1;
-		}
-		printf("VMMTEST: shmbw pattern ok\n");
-	}
-	ret = map_ram(o->size, 1, &bufs[BUF_RAM]);
+	if (!ret && o->check_seed)
+		ret = check_pattern(o, &bufs[BUF_SHM]);
+	if (!ret)
+		ret = map_ram(o->size, 1, &bufs[BUF_RAM]);
 	if (!ret)
 		ret = map_ram(o->size, 0, &bufs[BUF_RAM4K]);
+	if (!ret)
+		ret = alloc_samples(bufs, o->passes * nchunks, scratch);
 	if (ret)
 		return ret;
 	first_touch(bufs, o->size);
-	measure(bufs, o);
-	report(bufs, o->passes);
+	measure(bufs, nchunks, o->passes);
+	report(bufs, nchunks, o->passes, *scratch);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct buf bufs[NBUF] = { 0 };
+	double *scratch = NULL;
 	struct opts o;
 	int ret;
 
 	if (parse(argc, argv, &o)) {
 		fprintf(stderr, "usage: shmem-bw [-d DEVID] [-s SHMID] [-o OFFSET]"
-			" [-m MIB] [-p PASSES (1-%d)] [-S SEED]\n", MAX_PASSES);
+			" [-m MIB (even)] [-p PASSES (1-%d)] [-S SEED]\n",
+			MAX_PASSES);
 		return 2;
 	}
-	ret = run(&o, bufs);
-	for (int i = 0; i < NBUF; i++)
+	ret = run(&o, bufs, &scratch);
+	for (int i = 0; i < NBUF; i++) {
 		if (bufs[i].map)
 			munmap(bufs[i].map, bufs[i].map_len);
+		free(bufs[i].t[0]);
+		free(bufs[i].t[1]);
+	}
+	free(scratch);
 	return ret;
 }
