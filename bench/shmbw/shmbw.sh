@@ -6,22 +6,23 @@
 # after checking that the mapping is write-back.  Prints Markdown tables.
 # docs/benchmarks.md.
 #
-# Usage: shmbw.sh [-n PASSES] [-m MIB] (default 20 passes over 256 MiB).
+# Usage: shmbw.sh [-n ROUNDS] [-m MIB] (default 20 rounds over 256 MiB; MIB
+# even).
 # Use bench/run.sh (it puts this where /dev/kvm works).
 set -euo pipefail
 passes=20
 mib=256
 while getopts n:m: o; do
 	case $o in
-	n) passes=$OPTARG ;;
+	n) passes=$OPTARG ;;	# rounds: every buffer read, then written
 	m) mib=$OPTARG ;;
 	*) exit 1 ;;
 	esac
 done
 [[ $passes =~ ^[0-9]+$ && $passes -ge 1 && $passes -le 100 ]] ||
-	{ echo "shmbw: -n wants 1 to 100 passes" >&2; exit 1; }
-[[ $mib =~ ^[0-9]+$ && $mib -ge 1 ]] ||
-	{ echo "shmbw: -m wants a size in MiB" >&2; exit 1; }
+	{ echo "shmbw: -n wants 1 to 100 rounds" >&2; exit 1; }
+[[ $mib =~ ^[0-9]+$ && $mib -ge 2 && $((mib % 2)) -eq 0 ]] ||
+	{ echo "shmbw: -m wants an even size in MiB (the buffers take turns every 2 MiB)" >&2; exit 1; }
 
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../lib/bench.sh
