@@ -8,6 +8,8 @@
 
 #include "shm_space.h"
 
+#define SHM_HUGE_PAGE	(2ULL << 20)
+
 #define SHM_PAGE	4096ULL
 #define SHM_FLOOR	(1ULL << 32)	/* never below 4 GiB */
 #define PHYS_BITS_MIN	36
@@ -58,6 +60,11 @@ int shm_space_alloc(struct shm_space *s, uint64_t size, uint64_t *gpa)
 	*gpa = base;
 	s->next = base + size;
 	return 0;
+}
+
+uint64_t shm_space_host_align(uint64_t size)
+{
+	return size >= SHM_HUGE_PAGE ? SHM_HUGE_PAGE : 0;
 }
 
 int shm_space_add(struct shm_space *s, const char *dev, uint8_t shmid,

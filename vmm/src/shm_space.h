@@ -52,6 +52,14 @@ void shm_space_init(struct shm_space *s, uint64_t ram_end,
  */
 int shm_space_alloc(struct shm_space *s, uint64_t size, uint64_t *gpa);
 
+/*
+ * Alignment of the region's host reservation (shmem_region_config.align):
+ * 2 MiB for regions of 2 MiB or more, so that host and guest addresses
+ * agree modulo 2 MiB and KVM may map 2 MiB host pages (a huge-page memfd
+ * mapped by the back-end) as 2 MiB nested pages; 0 (page) below that.
+ */
+uint64_t shm_space_host_align(uint64_t size);
+
 /* Record a placed region for lookups. -ENOSPC when the list is full. */
 int shm_space_add(struct shm_space *s, const char *dev, uint8_t shmid,
 		  uint64_t gpa, uint64_t size, struct shmem_region *region);

@@ -584,6 +584,7 @@ static int create_region(struct vhost_user_dev *d, struct shm_space *space,
 			     "shm %u (%llu bytes): no room below the guest's physical address limit",
 			     s->id, (unsigned long long)s->size);
 	rc.gpa = s->gpa;
+	rc.align = shm_space_host_align(s->size);
 	ret = shmem_region_create(&rc, &s->region);
 	if (ret)
 		return failf(w, ret, "shm %u: %s", s->id, strerror(-ret));

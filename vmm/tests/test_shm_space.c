@@ -99,3 +99,20 @@ Test(shm_space, description_names_every_region_and_is_cut_safely)
 	cr_assert_eq(shm_space_describe(&s, small, sizeof(small)), 19);
 	cr_assert_eq(strlen(small), 19);
 }
+
+Test(shm_space, host_reservation_agrees_with_the_guest_modulo_2m)
+{
+	struct shm_space s;
+	uint64_t gpa;
+
+	shm_space_init(&s, 1ULL << 30, 40);
+	cr_assert_eq(shm_space_alloc(&s, 6ULL << 20, &gpa), 0);
+	cr_expect_eq(gpa % (2ULL << 20), 0, "guest address 0x%llx",
+		     (unsigned long long)gpa);
+	cr_expect_eq(shm_space_host_align(6ULL << 20), 2ULL << 20,
+		     "a region of 2 MiB or more is reserved on a 2 MiB boundary");
+	cr_expect_eq(shm_space_host_align(2ULL << 20), 2ULL << 20);
+	cr_expect_eq(shm_space_host_align(1ULL << 20), 0,
+		     "a small region needs no more than page alignment");
+	cr_expect_eq(shm_space_host_align(4096), 0);
+}
