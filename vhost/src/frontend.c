@@ -287,6 +287,27 @@ static void *fe_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * The service thread needs a few KiB of stack; glibc's 8 MiB default can
+ * cost a 2 MiB page on hosts whose transparent huge pages are "always".
+ */
+#define FE_THREAD_STACK_SIZE	(256u << 10)
+
+static int fe_thread_start(struct vhost_fe *fe)
+{
+	pthread_attr_t attr;
+	int ret;
+
+	ret = pthread_attr_init(&attr);
+	if (ret)
+		return ret;
+	ret = pthread_attr_setstacksize(&attr, FE_THREAD_STACK_SIZE);
+	if (!ret)
+		ret = pthread_create(&fe->thread, &attr, fe_thread, fe);
+	pthread_attr_destroy(&attr);
+	return ret;
+}
+
 /* ---- connect / negotiate ---- */
 
 static void fe_log_negotiated(struct vhost_fe *fe)
@@ -467,7 +488,7 @@ static int fe_open_connection(struct vhost_fe *fe)
 		.config_changed = fe_chan_config_changed,
 		.opaque = fe,
 	};
-	ret = -pthread_create(&fe->thread, NULL, fe_thread, fe);
+	ret = -fe_thread_start(fe);
 	if (ret)
 		goto fail;
 	fe->thread_running = true;

@@ -20,6 +20,7 @@
 
 #include "layout.h"
 #include "shm_space.h"
+#include "thread.h"
 #include "vhost_user_dev.h"
 #include "vm.h"
 
@@ -324,8 +325,8 @@ static int start_vcpus(struct vmm *vm, unsigned int *started)
 	int ret;
 
 	for (i = 0; i < vm->ncpus; i++) {
-		ret = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread,
-				     &vm->vcpus[i]);
+		ret = thread_start(&vm->vcpus[i].thread, vcpu_thread,
+				   &vm->vcpus[i]);
 		if (ret) {
 			log_err(&vm->log, "cannot start vCPU %u: %s", i,
 				strerror(ret));

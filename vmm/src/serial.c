@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "serial.h"
+#include "thread.h"
 
 #define UART_RX		0	/* in, DLAB=0 */
 #define UART_TX		0	/* out, DLAB=0 */
@@ -311,7 +312,7 @@ int serial_input_start(struct serial *s)
 
 	if (s->in_fd < 0 || s->in_running)
 		return 0;
-	ret = pthread_create(&s->in_thread, NULL, serial_input_thread, s);
+	ret = thread_start(&s->in_thread, serial_input_thread, s);
 	if (ret)
 		return -ret;
 	s->in_running = true;

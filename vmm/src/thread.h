@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Threads vmm starts (vCPUs, console input) get a small stack instead of
+ * glibc's default of 8 MiB. They use a few KiB; but where the host sets
+ * transparent huge pages to "always", the first touch of a stack page in
+ * a 2 MiB-aligned part of that 8 MiB mapping costs a whole 2 MiB page,
+ * more than all of vmm's other memory. A stack under 2 MiB never gets one.
+ */
+#ifndef VMM_THREAD_H
+#define VMM_THREAD_H
+
+#include <pthread.h>
+
+#define THREAD_STACK_SIZE	(256u << 10)
+
+/* pthread_create() with that stack size; 0 or a positive errno. */
+int thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
+
+#endif /* VMM_THREAD_H */
