@@ -3,12 +3,13 @@
 # runner (direct KVM when the host's runs guests natively, else the outer
 # VM), and print their tables.  docs/benchmarks.md.
 #
-# Usage: bench/run.sh [--outer] BUILD_DIR [-n RUNS] [boot|footprint|startup|profile|shmbw|mapcost|all]...
+# Usage: bench/run.sh [--outer] BUILD_DIR [-n N] [boot|footprint|startup|profile|shmbw|mapcost|all]...
 #
 #   BUILD_DIR  a configured and built tree (targets vmm, bench-exec,
 #              bench-smaps, bench-kvm-shim, bench-exit-profile, kvm-probe)
-#   -n RUNS    runs per VMM for every benchmark chosen (defaults: boot 10,
-#              footprint 1, startup 20, profile 1)
+#   -n N       for every benchmark chosen: runs per VMM (defaults: boot 10,
+#              footprint 1, startup 20, profile 1), rounds for shmbw (20),
+#              iterations per cell for mapcost (1000)
 #   --outer    force the outer VM (guest-tests/runner/with-kvm.sh --outer)
 #
 # Peers: QEMU from PATH (VMM_BENCH_QEMU=path|none), kvmtool from

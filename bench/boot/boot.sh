@@ -8,14 +8,8 @@
 # Usage: boot.sh [-n RUNS] (default 10).  Runs where /dev/kvm works: use
 # bench/run.sh, which goes through the guest-tests KVM runner.
 set -euo pipefail
-runs=10
-while getopts n: o; do
-	case $o in
-	n) runs=$OPTARG ;;
-	*) exit 1 ;;
-	esac
-done
 . "$(dirname "$0")/../lib/bench.sh"
+runs=$(bench_runs 10 "$@")
 
 declare -A wall=()
 markers=()

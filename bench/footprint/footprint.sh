@@ -8,14 +8,8 @@
 #
 # Usage: footprint.sh [-n RUNS] (default 1).  Use bench/run.sh.
 set -euo pipefail
-runs=1
-while getopts n: o; do
-	case $o in
-	n) runs=$OPTARG ;;
-	*) exit 1 ;;
-	esac
-done
 . "$(dirname "$0")/../lib/bench.sh"
+runs=$(bench_runs 1 "$@")
 
 declare -A pss=() rss=() priv=() grss=()
 

@@ -172,3 +172,18 @@ bench_time_table() {
 	done
 	bench_missing_rows " | | | |"
 }
+
+# bench_runs DEFAULT "$@": prints the number of runs a script's -n RUNS
+# option asks for (a positive number), else DEFAULT.
+bench_runs() {
+	local o OPTIND=1 runs=$1
+	shift
+	while getopts n: o; do
+		case $o in
+		n) runs=$OPTARG ;;
+		*) bench_die "usage: $(basename "$0") [-n RUNS]" ;;
+		esac
+	done
+	[[ $runs =~ ^[1-9][0-9]*$ ]] || bench_die "-n wants a positive number of runs, not '$runs'"
+	echo "$runs"
+}

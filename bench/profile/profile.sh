@@ -8,14 +8,8 @@
 #
 # Usage: profile.sh [-n RUNS] (default 1).  Use bench/run.sh.
 set -euo pipefail
-runs=1
-while getopts n: o; do
-	case $o in
-	n) runs=$OPTARG ;;
-	*) exit 1 ;;
-	esac
-done
 . "$(dirname "$0")/../lib/bench.sh"
+runs=$(bench_runs 1 "$@")
 
 profile_so=$VMM_BUILD_DIR/bench/libvmm-exit-profile.so
 [ -e "$profile_so" ] || bench_die "$profile_so is missing (build the project first)"

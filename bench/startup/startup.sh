@@ -6,14 +6,8 @@
 #
 # Usage: startup.sh [-n RUNS] (default 20).  Use bench/run.sh.
 set -euo pipefail
-runs=20
-while getopts n: o; do
-	case $o in
-	n) runs=$OPTARG ;;
-	*) exit 1 ;;
-	esac
-done
 . "$(dirname "$0")/../lib/bench.sh"
+runs=$(bench_runs 20 "$@")
 
 declare -A first=()
 
