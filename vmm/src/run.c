@@ -24,6 +24,28 @@
 #include "vhost_user_dev.h"
 #include "vm.h"
 
+/*
+ * Unclaimed port and MMIO accesses are logged (at debug level) only up to
+ * this many per VM: Linux probes thousands of absent devices while it
+ * boots (33,000 PCI config accesses on some CPUs), which would drown every
+ * other line.
+ */
+#define UNCLAIMED_LOG_MAX	64
+
+static bool unclaimed_log_ok(struct vmm *vm)
+{
+	unsigned int n;
+
+	if (vm->log.level < VMM_LOG_DEBUG)
+		return false;
+	n = atomic_fetch_add(&vm->unclaimed_logged, 1);
+	if (n == UNCLAIMED_LOG_MAX)
+		log_debug(&vm->log,
+			  "%u unclaimed I/O accesses logged; the rest are not",
+			  UNCLAIMED_LOG_MAX);
+	return n < UNCLAIMED_LOG_MAX;
+}
+
 static void vcpu_io(struct vmm *vm, struct kvm_run *run)
 {
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
@@ -42,9 +64,10 @@ static void vcpu_io(struct vmm *vm, struct kvm_run *run)
 			continue;
 		if (run->io.direction == KVM_EXIT_IO_IN)
 			memset(data, 0xff, run->io.size);
-		log_debug(&vm->log, "unclaimed port %s 0x%x (%u bytes)",
-			  run->io.direction == KVM_EXIT_IO_OUT ? "write" : "read",
-			  run->io.port, run->io.size);
+		if (unclaimed_log_ok(vm))
+			log_debug(&vm->log, "unclaimed port %s 0x%x (%u bytes)",
+				  run->io.direction == KVM_EXIT_IO_OUT ?
+				  "write" : "read", run->io.port, run->io.size);
 	}
 }
 
@@ -65,9 +88,10 @@ static void vcpu_mmio(struct vmm *vm, struct kvm_run *run)
 		return;
 	if (!run->mmio.is_write)
 		memset(run->mmio.data, 0xff, len);
-	log_debug(&vm->log, "unclaimed MMIO %s 0x%llx (%u bytes)",
-		  run->mmio.is_write ? "write" : "read",
-		  (unsigned long long)run->mmio.phys_addr, len);
+	if (unclaimed_log_ok(vm))
+		log_debug(&vm->log, "unclaimed MMIO %s 0x%llx (%u bytes)",
+			  run->mmio.is_write ? "write" : "read",
+			  (unsigned long long)run->mmio.phys_addr, len);
 }
 
 /*

@@ -50,6 +50,7 @@ struct vmm {
 
 	/* Stopping: the first vm_request_stop() wins and fills exit. */
 	atomic_int stop_claimed;
+	atomic_uint unclaimed_logged;	/* debug lines about unclaimed I/O */
 	atomic_bool stopping;
 	int stop_efd;
 	struct vmm_exit exit;
