@@ -23,7 +23,9 @@
 #                      (default initramfs.cpio.gz)
 #   --kernel-only      fetch and unpack the kernel, build no initramfs
 #
-# The kernel package is resolved with `apt-cache depends linux-image-amd64`,
+# The kernel package is VMM_GUEST_KERNEL_PACKAGE when set (e.g.
+# linux-image-6.1.0-56-amd64, to pin or compare kernels), else it is
+# resolved with `apt-cache depends linux-image-amd64`,
 # fetched once with `apt-get download` and unpacked with `dpkg -x` (no
 # install scripts run).  Nothing is downloaded from anywhere but the
 # machine's Debian mirror.  Running the script again reuses the cached
@@ -75,6 +77,10 @@ mkdir -p "$cache"
 # e.g. linux-image-6.1.0-56-amd64.  Offline, fall back to a cached .deb.
 kernel_package() {
 	local pkg
+	if [ -n "${VMM_GUEST_KERNEL_PACKAGE:-}" ]; then
+		echo "$VMM_GUEST_KERNEL_PACKAGE"
+		return
+	fi
 	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
 	      awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
 	if [ -z "$pkg" ]; then
