@@ -13,6 +13,8 @@
 # script runs with bash (the host's).
 # CHANDIR/ready holds the agent's KVM probe result once it is serving;
 # CHANDIR/failed replaces it when the outer VM has no usable /dev/kvm.
+# CHANDIR/alive is rewritten every second while the agent's loop runs: the
+# host side reads its age to tell a busy outer VM from a wedged one.
 set -u
 chan=$1
 req=$chan/req
@@ -46,7 +48,12 @@ mkfifo "$nap"
 exec 3<>"$nap"
 rm -f "$nap"
 shopt -s nullglob
+beat=-1
 while :; do
+	if [ "$SECONDS" != "$beat" ]; then
+		beat=$SECONDS
+		echo "$beat" >"$chan/alive"
+	fi
 	for f in "$req"/*.cmd; do
 		id=${f##*/}
 		id=${id%.cmd}

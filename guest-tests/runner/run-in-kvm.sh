@@ -41,13 +41,38 @@ fi
 
 [ -f "$state/link" ] && state=$(cat "$state/link")
 req=$state/chan/req
+here=$(cd "$(dirname "$0")" && pwd)
+# Seconds without a heartbeat from the agent (chan/alive, rewritten every
+# second) after which the outer VM counts as wedged.
+stall=${VMM_TEST_OUTER_STALL_TIMEOUT:-90}
 
-# outer_pid: the outer VM's QEMU, or die.
-outer_pid() {
-	local pid
-	pid=$(cat "$state/qemu.pid" 2>/dev/null) || die "outer VM of $state is not running"
-	kill -0 "$pid" 2>/dev/null || die "outer VM of $state (QEMU $pid) is not running"
-	echo "$pid"
+# running: the outer VM's QEMU pid, if it still runs.
+running() {
+	local p
+	p=$(cat "$state/qemu.pid" 2>/dev/null) || return 1
+	kill -0 "$p" 2>/dev/null || return 1
+	echo "$p"
+}
+
+# restart_outer OLD_PID WHY: boot a new outer VM in place of a dead or
+# wedged one, unless a concurrent run already did (the QEMU pid changed).
+restart_outer() {
+	local old=$1 why=$2
+	echo "run-in-kvm: $why; restarting the outer VM" >&2
+	(
+		flock 9
+		[ "$(cat "$state/qemu.pid" 2>/dev/null)" = "$old" ] || exit 0
+		# 9>&-: the new QEMU daemonizes and would hold the lock forever.
+		"$here/kvm-env.sh" restart "$state" >&2 9>&-
+	) 9> "$state/restart.lock" || die "could not restart the outer VM"
+	pid=$(running) || die "the restarted outer VM of $state is not running"
+}
+
+# silent: how long the agent has not written its heartbeat, in seconds.
+silent() {
+	local m
+	m=$(stat -c %Y "$state/chan/alive" 2>/dev/null) || { echo 0; return; }
+	echo $(( $(date +%s) - m ))
 }
 
 # submit: drop the request for the agent; sets id.
@@ -84,35 +109,40 @@ claimed() {
 	done
 }
 
-# restart_outer: boot a new outer VM in place of the wedged one, unless a
-# concurrent run already did (the QEMU pid changed).
-restart_outer() {
-	local old=$1
-	(
-		flock 9
-		[ "$(cat "$state/qemu.pid" 2>/dev/null)" = "$old" ] || exit 0
-		"$here/kvm-env.sh" restart "$state" >&2
-	) 9> "$state/restart.lock"
-}
-
-here=$(cd "$(dirname "$0")" && pwd)
-pid=$(outer_pid)
+# A test after one that brought the outer VM down (its kernel panicked,
+# say) gets a new one rather than failing at once.
+pid=$(running) ||
+	restart_outer "$(cat "$state/qemu.pid" 2>/dev/null || echo none)" \
+		"the outer VM of $state is not running (it stopped during an earlier command)"
 submit "$@"
 if ! claimed; then
-	echo "run-in-kvm: the outer VM's agent did not take '$*' within ${VMM_TEST_CLAIM_TIMEOUT:-120} s; restarting the outer VM" >&2
-	restart_outer "$pid" || die "could not restart the outer VM"
-	pid=$(outer_pid)
+	restart_outer "$pid" "the outer VM's agent did not take '$*' within ${VMM_TEST_CLAIM_TIMEOUT:-120} s"
 	submit "$@"
 	claimed || die "the restarted outer VM's agent did not take '$*' either"
 fi
 
+# While it runs: the VM may stop (its kernel panicked) or wedge (the agent
+# stops beating).  Either way this command's outcome is lost and it fails;
+# a wedged VM is replaced now, so that the next command does not wait.
 deadline=$(( $(date +%s) + limit + 30 ))
+next_check=0
 while [ ! -f "$req/$id.rc" ]; do
 	if ! kill -0 "$pid" 2>/dev/null; then
 		tail -n 30 "$state/console.log" 2>/dev/null | tr -d '\r' >&2
 		die "the outer VM stopped while running '$*'"
 	fi
-	if [ "$(date +%s)" -ge "$deadline" ]; then
+	now=$(date +%s)
+	if [ "$now" -ge "$next_check" ]; then
+		next_check=$((now + 5))
+		quiet=$(silent)
+		if [ "$quiet" -ge "$stall" ]; then
+			rm -f "$req/$id.cmd"
+			tail -n 30 "$state/console.log" 2>/dev/null | tr -d '\r' >&2
+			restart_outer "$pid" "the outer VM's agent has not been heard from for $quiet s while running '$*'"
+			die "the outer VM wedged while running '$*'"
+		fi
+	fi
+	if [ "$now" -ge "$deadline" ]; then
 		rm -f "$req/$id.cmd"
 		die "no answer from the outer VM's agent for '$*' within $((limit + 30)) s"
 	fi

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Self-check of the runner's recovery: an outer VM that dies (its kernel
+# panicked) or wedges (its agent stopped) is replaced, so that one crash of
+# the emulated machine fails at most the command it was running, never
+# every test after it.
+#
+# Usage: check-restart.sh STATE
+#
+# STATE must be an outer VM (the guest.outer fixture); a borrowed one is
+# restarted in the state it belongs to.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+state=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+in_kvm() { "$here/run-in-kvm.sh" "$state" --timeout 60 -- "$@"; }
+
+[ "$(cat "$state/mode" 2>/dev/null)" = outer ] || fail "$state is not an outer VM"
+real=$state
+[ -f "$state/link" ] && real=$(cat "$state/link")
+qemu_pid() { cat "$real/qemu.pid"; }
+
+# 1. The VM is gone before a command: the command gets a new one.
+old=$(qemu_pid)
+kill -9 "$old"
+while kill -0 "$old" 2>/dev/null; do sleep 0.1; done
+rc=0
+in_kvm printf "after-kill\n" > "$tmp/out" 2> "$tmp/err" || rc=$?
+echo "after a killed outer VM: status $rc, stdout '$(cat "$tmp/out")'"
+[ "$rc" -eq 0 ] || fail "status $rc after the outer VM was killed: $(tail -n 5 "$tmp/err")"
+[ "$(cat "$tmp/out")" = after-kill ] || fail "stdout not relayed after the restart"
+grep -q 'is not running.*restarting the outer VM' "$tmp/err" ||
+	fail "no restart message: $(tail -n 5 "$tmp/err")"
+[ "$(qemu_pid)" != "$old" ] || fail "the outer VM was not replaced"
+
+# 2. The VM wedges while a command runs: that command fails soon, with a
+# message, and the next one runs in a new VM.
+old=$(qemu_pid)
+VMM_TEST_OUTER_STALL_TIMEOUT=10 "$here/run-in-kvm.sh" "$state" --timeout 120 -- \
+	sleep 100 > /dev/null 2> "$tmp/err" &
+runner=$!
+for _ in $(seq 300); do
+	compgen -G "$real/chan/req/*.run" > /dev/null && break
+	sleep 0.1
+done
+compgen -G "$real/chan/req/*.run" > /dev/null || fail "the agent did not take the command"
+start=$(date +%s)
+kill -STOP "$old"
+wait "$runner"
+rc=$?
+took=$(( $(date +%s) - start ))
+echo "wedged outer VM: status $rc after $took s"
+[ "$rc" -ne 0 ] || fail "a command in a wedged outer VM passed"
+grep -q 'wedged while running' "$tmp/err" || fail "no wedge message: $(tail -n 5 "$tmp/err")"
+[ "$(qemu_pid)" != "$old" ] || fail "the wedged outer VM was not replaced"
+kill -0 "$old" 2>/dev/null && fail "the wedged QEMU $old still runs"
+in_kvm echo after-wedge > "$tmp/out" 2> "$tmp/err" || fail "no command ran after the wedge: $(tail -n 5 "$tmp/err")"
+[ "$(cat "$tmp/out")" = after-wedge ] || fail "stdout not relayed after the wedge"
+echo "PASS: a killed outer VM was replaced before the next command; a wedged one failed its command after $took s and was replaced"
