@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "bzimage.h"
+#include "cmdline.h"
 #include "e820.h"
 #include "layout.h"
 #include "platform.h"
@@ -257,11 +258,10 @@ static int load_guest(struct vmm *vm, const struct vmm_config *cfg,
 	struct boot_input in = {
 		.image = bf->image,
 		.info = &bf->info,
-		.cmdline = cfg->cmdline ? cfg->cmdline : DEFAULT_CMDLINE,
 		.rsdp_addr = ACPI_TABLES_ADDR,
 	};
 	uint64_t low_end = vm->ram.layout.low_size;
-	char why[160];
+	char why[160], *cmdline;
 	int ret;
 
 	if (bf->initrd_fd >= 0) {
@@ -286,7 +286,14 @@ static int load_guest(struct vmm *vm, const struct vmm_config *cfg,
 		return set_err(err, VMM_ERROR_HOST, ret, "e820 map");
 	in.e820 = e820;
 	in.e820_entries = ret;
+	cmdline = cmdline_build(cfg->cmdline ? cfg->cmdline : DEFAULT_CMDLINE);
+	if (!cmdline)
+		return set_err(err, VMM_ERROR_HOST, -ENOMEM,
+			       "kernel command line: out of memory");
+	log_debug(&vm->log, "kernel command line: %s", cmdline);
+	in.cmdline = cmdline;
 	ret = bzimage_load(&in, vm->ram.base, low_end, why, sizeof(why));
+	free(cmdline);
 	if (ret)
 		return set_err(err, VMM_ERROR_CONFIG, ret, "%s", why);
 	boot_write_page_tables(vm->ram.base);
