@@ -8,7 +8,10 @@
 #   VMM_BENCH_QEMU      QEMU binary (default qemu-system-x86_64; "none" skips)
 #   VMM_BENCH_KVMTOOL   kvmtool: a built checkout (its lkvm) or the lkvm
 #                       binary; unset: the column says "not measured"
-#   VMM_BENCH_PEERS     which to run, default "vmm qemu kvmtool"
+#   VMM_BENCH_PEERS     which to run, default "vmm qemu kvmtool" (a script
+#                       may set BENCH_DEFAULT_PEERS before sourcing this);
+#                       "qemu-nopci" is QEMU microvm with "pci=off" first on
+#                       the guest command line, as vmm puts it
 
 bench_die() { echo "bench: $*" >&2; exit 1; }
 
@@ -52,12 +55,12 @@ fi
 # Peers to measure, and those that are not available.
 BENCH_PEERS=()
 BENCH_MISSING=()
-for p in ${VMM_BENCH_PEERS:-vmm qemu kvmtool}; do
+for p in ${VMM_BENCH_PEERS:-${BENCH_DEFAULT_PEERS:-vmm qemu kvmtool}}; do
 	case $p in
 	vmm) BENCH_PEERS+=(vmm) ;;
-	qemu) if [ -n "$bench_qemu" ]; then BENCH_PEERS+=(qemu); else BENCH_MISSING+=(qemu); fi ;;
+	qemu|qemu-nopci) if [ -n "$bench_qemu" ]; then BENCH_PEERS+=("$p"); else BENCH_MISSING+=("$p"); fi ;;
 	kvmtool) if [ -n "$bench_kvmtool" ]; then BENCH_PEERS+=(kvmtool); else BENCH_MISSING+=(kvmtool); fi ;;
-	*) bench_die "unknown peer $p (vmm, qemu, kvmtool)" ;;
+	*) bench_die "unknown peer $p (vmm, qemu, qemu-nopci, kvmtool)" ;;
 	esac
 done
 
@@ -65,6 +68,7 @@ bench_label() {
 	case $1 in
 	vmm) echo "vmm" ;;
 	qemu) echo "QEMU microvm" ;;
+	qemu-nopci) echo "QEMU microvm, pci=off" ;;
 	kvmtool) echo "kvmtool" ;;
 	esac
 }
@@ -72,7 +76,7 @@ bench_label() {
 bench_binary() {
 	case $1 in
 	vmm) echo "$VMM" ;;
-	qemu) echo "$bench_qemu" ;;
+	qemu|qemu-nopci) echo "$bench_qemu" ;;
 	kvmtool) echo "$bench_kvmtool" ;;
 	esac
 }
@@ -88,8 +92,10 @@ bench_cmd() {
 		BENCH_CMD=("$VMM" run --kernel "$BENCH_KERNEL" --initrd "$BENCH_INITRD"
 			--memory "${BENCH_MEM_MIB}M" --cpus 1 --console stdio
 			--log-level info --cmdline "$cmdline") ;;
-	qemu)
-		# ACPI power-off (microvm's GED) makes QEMU exit.
+	qemu|qemu-nopci)
+		# ACPI power-off (microvm's GED) makes QEMU exit.  qemu-nopci:
+		# the guest told there is no PCI, as vmm tells it (cmdline.h).
+		[ "$peer" = qemu ] || cmdline="pci=off $cmdline"
 		# shellcheck disable=SC2054
 		BENCH_CMD=("$bench_qemu" -M microvm,acpi=on -accel kvm -cpu host
 			-m "${BENCH_MEM_MIB}M" -smp 1 -nodefaults -no-user-config
