@@ -107,6 +107,7 @@ boot_outer() {
 		-append "console=ttyS0 quiet panic=-1 vmmouter.rw=$rw vmmouter.agent=$gtdir/outer/agent.sh vmmouter.chan=$state/chan vmmouter.probe=$probe vmmouter.src=$srcdir" \
 		-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
 		-virtfs "local,path=$rw,mount_tag=hostrw,security_model=none,multidevs=remap" \
+		-monitor "unix:$state/monitor.sock,server=on,wait=off" \
 		-pidfile "$state/qemu.pid" -daemonize ||
 		die "$qemu failed to start the outer VM"
 	echo outer > "$state/mode"
