@@ -40,6 +40,14 @@ else
 	echo "VMMOUTER: no usable /dev/kvm: $out"
 	exit 1
 fi
+# An idle VM held open for the agent's lifetime, so that the tests' VMs do
+# not make the kernel patch its own text (tools/kvm-hold.c says why).
+hold=${probe%/*}/kvm-hold
+if [ -x "$hold" ]; then
+	"$hold" &
+else
+	echo "VMMOUTER: $hold not built; the tests' VMs will patch kernel text"
+fi
 echo "VMMOUTER: agent ready"
 
 # A FIFO nobody writes to: `read -t` on it is a sleep without a fork.
