@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Self-check of the runner's recovery: an outer VM that dies (its kernel
-# panicked) or wedges (its agent stopped) is replaced, so that one crash of
+# Self-check of the runner's recovery: an outer VM that dies (QEMU was
+# killed, or its kernel panicked) or wedges (its agent stopped) is replaced, so that one crash of
 # the emulated machine fails at most the command it was running, never
 # every test after it.
 #
@@ -34,7 +34,23 @@ grep -q 'is not running.*restarting the outer VM' "$tmp/err" ||
 	fail "no restart message: $(tail -n 5 "$tmp/err")"
 [ "$(qemu_pid)" != "$old" ] || fail "the outer VM was not replaced"
 
-# 2. The VM wedges while a command runs: that command fails soon, with a
+# 2. The outer kernel panics while a command runs: QEMU exits by itself
+# and removes its pid file.  That command fails, saying so, and the next
+# one gets a new VM.
+old=$(qemu_pid)
+rc=0
+in_kvm sh -c 'echo c > /proc/sysrq-trigger; sleep 30' > /dev/null 2> "$tmp/err" || rc=$?
+echo "panicked outer VM: status $rc"
+[ "$rc" -ne 0 ] || fail "a command that panicked the outer VM passed"
+grep -q 'stopped while running' "$tmp/err" || fail "no message about the stopped VM: $(tail -n 5 "$tmp/err")"
+rc=0
+in_kvm printf "after-panic\n" > "$tmp/out" 2> "$tmp/err" || rc=$?
+echo "after a panicked outer VM: status $rc, stdout '$(cat "$tmp/out")'"
+[ "$rc" -eq 0 ] || fail "status $rc after the outer VM panicked: $(tail -n 5 "$tmp/err")"
+[ "$(cat "$tmp/out")" = after-panic ] || fail "stdout not relayed after the panic"
+[ "$(qemu_pid)" != "$old" ] || fail "the panicked outer VM was not replaced"
+
+# 3. The VM wedges while a command runs: that command fails soon, with a
 # message, and the next one runs in a new VM.
 old=$(qemu_pid)
 VMM_TEST_OUTER_STALL_TIMEOUT=10 "$here/run-in-kvm.sh" "$state" --timeout 120 -- \
@@ -57,4 +73,4 @@ grep -q 'wedged while running' "$tmp/err" || fail "no wedge message: $(tail -n 5
 kill -0 "$old" 2>/dev/null && fail "the wedged QEMU $old still runs"
 in_kvm echo after-wedge > "$tmp/out" 2> "$tmp/err" || fail "no command ran after the wedge: $(tail -n 5 "$tmp/err")"
 [ "$(cat "$tmp/out")" = after-wedge ] || fail "stdout not relayed after the wedge"
-echo "PASS: a killed outer VM was replaced before the next command; a wedged one failed its command after $took s and was replaced"
+echo "PASS: a killed and a panicked outer VM were replaced before the next command; a wedged one failed its command after $took s and was replaced"

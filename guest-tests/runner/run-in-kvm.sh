@@ -54,14 +54,22 @@ running() {
 	echo "$p"
 }
 
+# recorded_pid: the QEMU pid in STATE, or nothing: QEMU removes its pid
+# file when it exits by itself (a panicked kernel with panic=-1 and
+# -no-reboot), and leaves it behind when killed.
+recorded_pid() { cat "$state/qemu.pid" 2>/dev/null || true; }
+
 # restart_outer OLD_PID WHY: boot a new outer VM in place of a dead or
-# wedged one, unless a concurrent run already did (the QEMU pid changed).
+# wedged one, unless a concurrent run already did (the recorded pid
+# changed from OLD_PID, which recorded_pid gave).
 restart_outer() {
 	local old=$1 why=$2
 	echo "run-in-kvm: $why; restarting the outer VM" >&2
 	(
 		flock 9
-		[ "$(cat "$state/qemu.pid" 2>/dev/null)" = "$old" ] || exit 0
+		if [ "$(recorded_pid)" != "$old" ] && running > /dev/null; then
+			exit 0
+		fi
 		# 9>&-: the new QEMU daemonizes and would hold the lock forever.
 		"$here/kvm-env.sh" restart "$state" >&2 9>&-
 	) 9> "$state/restart.lock" || die "could not restart the outer VM"
@@ -112,7 +120,7 @@ claimed() {
 # A test after one that brought the outer VM down (its kernel panicked,
 # say) gets a new one rather than failing at once.
 pid=$(running) ||
-	restart_outer "$(cat "$state/qemu.pid" 2>/dev/null || echo none)" \
+	restart_outer "$(recorded_pid)" \
 		"the outer VM of $state is not running (it stopped during an earlier command)"
 submit "$@"
 if ! claimed; then
