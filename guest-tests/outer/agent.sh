@@ -43,8 +43,10 @@ fi
 # An idle VM held open for the agent's lifetime, so that the tests' VMs do
 # not make the kernel patch its own text (tools/kvm-hold.c says why).
 hold=${probe%/*}/kvm-hold
+hold_pid=
 if [ -x "$hold" ]; then
 	"$hold" &
+	hold_pid=$!
 else
 	echo "VMMOUTER: $hold not built; the tests' VMs will patch kernel text"
 fi
@@ -72,5 +74,7 @@ while :; do
 	read -r -t 0.1 -u 3 _ || true
 done
 echo "VMMOUTER: agent shutting down"
+# The holder never exits by itself; the wait is for running requests.
+[ -z "$hold_pid" ] || kill "$hold_pid" 2>/dev/null
 wait
 exit 0
