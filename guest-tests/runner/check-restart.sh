@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Self-check of the runner's recovery: an outer VM that dies (QEMU was
-# killed, or its kernel panicked) or wedges (its agent stopped) is replaced, so that one crash of
-# the emulated machine fails at most the command it was running, never
-# every test after it.
+# killed, or its kernel panicked) or wedges (its agent stopped) is
+# replaced, so that one crash of the emulated machine fails at most the
+# command it was running, never every test after it.
 #
 # Usage: check-restart.sh STATE
 #

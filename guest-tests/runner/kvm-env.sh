@@ -5,6 +5,7 @@
 #   kvm-env.sh up STATE --images DIR --rw DIR --probe PATH [--outer] [--reuse STATE2]
 #   kvm-env.sh down STATE
 #   kvm-env.sh restart STATE
+#   kvm-env.sh pid STATE
 #
 # up: when kvm-probe says the host's /dev/kvm runs a guest at native speed
 # (a 1M-iteration loop within VMM_TEST_KVM_MAX_LOOP_MS, default 200 ms; an
@@ -23,6 +24,9 @@
 # restart: kills the outer VM of STATE without asking it to power off (its
 # agent has stopped answering, see run-in-kvm.sh) and boots a new one with
 # the same arguments as the last `up`.
+#
+# pid: prints the outer VM's QEMU pid and succeeds while that QEMU runs
+# (the recorded pid, checked to be a QEMU of STATE, not a reused pid).
 #
 # Environment: VMM_TEST_OUTER_VM=1 (force the outer VM),
 # VMM_TEST_KVM_MAX_LOOP_MS (speed a direct /dev/kvm must reach),
@@ -217,11 +221,12 @@ cmd_restart() {
 	boot_outer "$state" "$images" "$rw" "$probe"
 }
 
-[ $# -ge 2 ] || die "usage: kvm-env.sh up|down|restart STATE [options]"
+[ $# -ge 2 ] || die "usage: kvm-env.sh up|down|restart|pid STATE [options]"
 cmd=$1; shift
 case $cmd in
 up) cmd_up "$@" ;;
 down) cmd_down "$@" ;;
 restart) cmd_restart "$@" ;;
+pid) qemu_pid "$1" ;;
 *) die "unknown command $cmd" ;;
 esac

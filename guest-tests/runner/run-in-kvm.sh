@@ -40,6 +40,8 @@ if [ "$mode" = direct ]; then
 fi
 
 [ -f "$state/link" ] && state=$(cat "$state/link")
+# As kvm-env.sh spelled it on QEMU's command line, where `pid` looks for it.
+state=$(cd "$state" && pwd)
 req=$state/chan/req
 here=$(cd "$(dirname "$0")" && pwd)
 # Seconds without a heartbeat from the agent (chan/alive, rewritten every
@@ -47,12 +49,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 stall=${VMM_TEST_OUTER_STALL_TIMEOUT:-90}
 
 # running: the outer VM's QEMU pid, if it still runs.
-running() {
-	local p
-	p=$(cat "$state/qemu.pid" 2>/dev/null) || return 1
-	kill -0 "$p" 2>/dev/null || return 1
-	echo "$p"
-}
+running() { "$here/kvm-env.sh" pid "$state"; }
 
 # recorded_pid: the QEMU pid in STATE, or nothing: QEMU removes its pid
 # file when it exits by itself (a panicked kernel with panic=-1 and
