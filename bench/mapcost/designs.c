@@ -61,6 +61,7 @@ int ours_create(struct ours *o, const struct host *h, uint64_t size,
 		.name = "mapcost",
 		.hv_ops = &ours_hv_ops,
 	};
+	char why[SHMEM_WHY_MAX];
 	int ret;
 
 	memset(o, 0, sizeof(*o));
@@ -69,10 +70,10 @@ int ours_create(struct ours *o, const struct host *h, uint64_t size,
 	if (ret)
 		return ret;
 	cfg.hv = &o->vm;
-	ret = shmem_region_create(&cfg, &o->region);
+	ret = shmem_region_create(&cfg, &o->region, why, sizeof(why));
 	if (ret) {
 		fprintf(stderr, "bench-mapcost: shmem_region_create (%" PRIu64 " bytes): %s\n",
-			cfg.size, strerror(-ret));
+			cfg.size, why);
 		vm_destroy(&o->vm);
 	}
 	return ret;
@@ -82,12 +83,18 @@ int ours_grow(struct ours *o, const struct host *h, uint64_t live)
 {
 	int ret;
 
+	char why[SHMEM_WHY_MAX];
+	struct shmem_map_req q = {
+		.len = o->size, .fd = h->file[0], .flags = SHMEM_MAP_RW,
+		.owner = 1,
+	};
+
 	for (; o->live < live; o->live++) {
-		ret = shmem_map(o->region, (o->live + 1) * o->size, o->size,
-				h->file[0], 0, SHMEM_MAP_RW, 1);
+		q.shm_offset = (o->live + 1) * o->size;
+		ret = shmem_map(o->region, &q, why, sizeof(why));
 		if (ret) {
 			fprintf(stderr, "bench-mapcost: ours: live mapping %" PRIu64 ": shmem_map: %s\n",
-				o->live + 1, strerror(-ret));
+				o->live + 1, why);
 			return ret;
 		}
 	}
@@ -97,22 +104,26 @@ int ours_grow(struct ours *o, const struct host *h, uint64_t live)
 int ours_iter(struct ours *o, const struct host *h, unsigned int i,
 	      uint64_t t[4])
 {
+	struct shmem_map_req q = {
+		.len = o->size, .fd = h->file[i & 1], .flags = SHMEM_MAP_RW,
+		.owner = 2,
+	};
+	char why[SHMEM_WHY_MAX];
 	int ret, ret2;
 
 	t[0] = now_ns();
-	ret = shmem_map(o->region, 0, o->size, h->file[i & 1], 0,
-			SHMEM_MAP_RW, 2);
+	ret = shmem_map(o->region, &q, why, sizeof(why));
 	t[1] = now_ns();
 	if (ret) {
-		fprintf(stderr, "bench-mapcost: ours: shmem_map: %s\n", strerror(-ret));
+		fprintf(stderr, "bench-mapcost: ours: shmem_map: %s\n", why);
 		return ret;
 	}
 	ret = vm_touch(&o->vm, file_byte[i & 1]);
 	t[2] = now_ns();
-	ret2 = shmem_unmap(o->region, 0, o->size);
+	ret2 = shmem_unmap(o->region, 0, o->size, why, sizeof(why));
 	t[3] = now_ns();
 	if (ret2)
-		fprintf(stderr, "bench-mapcost: ours: shmem_unmap: %s\n", strerror(-ret2));
+		fprintf(stderr, "bench-mapcost: ours: shmem_unmap: %s\n", why);
 	return ret ? ret : ret2;
 }
 

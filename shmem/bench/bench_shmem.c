@@ -101,7 +101,11 @@ static int grow_live(struct bench *b, uint64_t want)
 {
 	for (; b->live < want; b->live++) {
 		uint64_t off = b->live * b->page;
-		int ret = shmem_map(b->r, off, b->page, b->live_fd, off, SHMEM_MAP_RW, 1);
+		struct shmem_map_req q = {
+			.shm_offset = off, .len = b->page, .fd = b->live_fd,
+			.fd_offset = off, .flags = SHMEM_MAP_RW, .owner = 1,
+		};
+		int ret = shmem_map(b->r, &q, NULL, 0);
 
 		if (ret) {
 			fprintf(stderr, "bench_shmem: live map %llu: %s\n",
@@ -115,14 +119,18 @@ static int grow_live(struct bench *b, uint64_t want)
 static int sample_ours(struct bench *b, size_t i, struct series *s)
 {
 	uint64_t off = slot_off(b, i);
+	struct shmem_map_req q = {
+		.shm_offset = off, .len = b->page, .fd = b->fd,
+		.flags = SHMEM_MAP_RW, .owner = 2,
+	};
 	double t0, t1, t2;
 	int ret;
 
 	t0 = now_ns();
-	ret = shmem_map(b->r, off, b->page, b->fd, 0, SHMEM_MAP_RW, 2);
+	ret = shmem_map(b->r, &q, NULL, 0);
 	t1 = now_ns();
 	if (!ret)
-		ret = shmem_unmap(b->r, off, b->page);
+		ret = shmem_unmap(b->r, off, b->page, NULL, 0);
 	t2 = now_ns();
 	s->map[i] = t1 - t0;
 	s->unmap[i] = t2 - t1;
@@ -239,9 +247,13 @@ static int cycles(struct bench *b, unsigned long count)
 
 	for (unsigned long i = 0; i < count && !ret; i++) {
 		uint64_t off = slot_off(b, i);
+		struct shmem_map_req q = {
+			.shm_offset = off, .len = b->page, .fd = b->fd,
+			.flags = SHMEM_MAP_RW, .owner = 2,
+		};
 
-		ret = shmem_map(b->r, off, b->page, b->fd, 0, SHMEM_MAP_RW, 2) ?:
-		      shmem_unmap(b->r, off, b->page);
+		ret = shmem_map(b->r, &q, NULL, 0) ?:
+		      shmem_unmap(b->r, off, b->page, NULL, 0);
 	}
 	t = now_ns() - t0;
 	if (ret) {
@@ -265,7 +277,7 @@ static int setup(struct bench *b, uint64_t live, int live_fd, int fd)
 	b->live_fd = live_fd;
 	b->fd = fd;
 	cfg.size = (MAX_LIVE + 1 + SLOTS) * b->page;
-	if (shmem_region_create(&cfg, &b->r))
+	if (shmem_region_create(&cfg, &b->r, NULL, 0))
 		return -1;
 	b->base = shmem_region_hva(b->r);
 	return grow_live(b, live);

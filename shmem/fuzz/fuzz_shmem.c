@@ -113,7 +113,7 @@ static void setup(void)
 
 	page = (uint64_t)sysconf(_SC_PAGESIZE);
 	cfg.size = PAGES * page;
-	CHECK(shmem_region_create(&cfg, &region) == 0);
+	CHECK(shmem_region_create(&cfg, &region, NULL, 0) == 0);
 	base = shmem_region_hva(region);
 
 	add_file(F_A, make_memfd("a", 32, 0x20), 32, 0x20);
@@ -371,12 +371,20 @@ static void do_map(const uint8_t *b)
 	uint64_t fd_off = (b[4] % 40) * page;
 	uint64_t flags = (b[5] & 1) | (b[5] & 0x80 ? 1ULL << (b[5] % 64) : 0);
 	int file = b[3] % NFILES;
+	char why[SHMEM_WHY_MAX] = "";
+	struct shmem_map_req q;
 	struct mapping m;
 	int want, ret;
 
 	bend(b[7], &off, &len, &fd_off);
 	want = expect_map(off, len, &files[file], fd_off, flags);
-	ret = shmem_map(region, off, len, files[file].fd, fd_off, flags, b[6] % 4);
+	q = (struct shmem_map_req){
+		.shm_offset = off, .len = len, .fd = files[file].fd,
+		.fd_offset = fd_off, .flags = flags, .owner = b[6] % 4,
+	};
+	ret = shmem_map(region, &q, why, sizeof(why));
+	/* Every refusal says why. */
+	CHECK(!ret || why[0]);
 	if (ret != want)
 		fprintf(stderr, "map(0x%lx, 0x%lx, file %d, 0x%lx, 0x%lx) = %d, want %d\n",
 			off, len, file, fd_off, flags, ret, want);
@@ -392,6 +400,7 @@ static void do_unmap(const uint8_t *b)
 {
 	uint64_t off = (b[1] % (PAGES + 8)) * page, len = (b[2] % 11) * page;
 	uint64_t unused = 0;
+	char why[SHMEM_WHY_MAX] = "";
 	int want, ret, i;
 
 	/* Mostly aim at a live mapping, so removals really happen. */
@@ -402,8 +411,9 @@ static void do_unmap(const uint8_t *b)
 	}
 	bend(b[7], &off, &len, &unused);
 	want = expect_unmap(off, len);
-	ret = shmem_unmap(region, off, len);
+	ret = shmem_unmap(region, off, len, why, sizeof(why));
 	CHECK(ret == want);
+	CHECK(!ret || why[0]);
 	if (ret)
 		return;
 	model_remove((size_t)model_find(off / page));

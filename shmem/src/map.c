@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -23,6 +25,22 @@
 
 #define ULL(x)	((unsigned long long)(x))
 
+/* Word a refusal into the caller's buffer (may be NULL); returns @err. */
+static int refuse(struct shm_why *w, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int refuse(struct shm_why *w, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!w->buf || !w->len)
+		return err;
+	va_start(ap, fmt);
+	vsnprintf(w->buf, w->len, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
 int shm_fill_none(struct shmem_region *r, uint64_t off, uint64_t len)
 {
 	void *p = mmap(r->base + off, len, PROT_NONE,
@@ -33,64 +51,51 @@ int shm_fill_none(struct shmem_region *r, uint64_t off, uint64_t len)
 }
 
 /* Alignment, length, overflow and bounds of [off, off + len). */
-static int check_range(struct shmem_region *r, const char *op,
+static int check_range(struct shmem_region *r, struct shm_why *w,
 		       uint64_t off, uint64_t len)
 {
-	if (!len) {
-		shm_log(r, SHMEM_LOG_WARN, "%s: zero length at shm_offset 0x%llx",
-			op, ULL(off));
-		return -EINVAL;
-	}
-	if (off % r->page_size || len % r->page_size) {
-		shm_log(r, SHMEM_LOG_WARN,
-			"%s: shm_offset 0x%llx or len 0x%llx is not aligned to page size 0x%llx",
-			op, ULL(off), ULL(len), ULL(r->page_size));
-		return -EINVAL;
-	}
-	if (off + len < off) {
-		shm_log(r, SHMEM_LOG_WARN, "%s: shm_offset 0x%llx + len 0x%llx overflows",
-			op, ULL(off), ULL(len));
-		return -EOVERFLOW;
-	}
-	if (off + len > r->size) {
-		shm_log(r, SHMEM_LOG_WARN,
-			"%s: shm_offset 0x%llx + len 0x%llx is beyond the region size 0x%llx",
-			op, ULL(off), ULL(len), ULL(r->size));
-		return -ERANGE;
-	}
+	if (!len)
+		return refuse(w, -EINVAL, "zero length at shm_offset 0x%llx",
+			      ULL(off));
+	if (off % r->page_size || len % r->page_size)
+		return refuse(w, -EINVAL,
+			      "shm_offset 0x%llx or len 0x%llx is not aligned to page size 0x%llx",
+			      ULL(off), ULL(len), ULL(r->page_size));
+	if (off + len < off)
+		return refuse(w, -EOVERFLOW,
+			      "shm_offset 0x%llx + len 0x%llx overflows",
+			      ULL(off), ULL(len));
+	if (off + len > r->size)
+		return refuse(w, -ERANGE,
+			      "shm_offset 0x%llx + len 0x%llx is beyond the region size 0x%llx",
+			      ULL(off), ULL(len), ULL(r->size));
 	return 0;
 }
 
 /* The request's own fields, without looking at the fd or the table. */
-static int check_request(struct shmem_region *r, uint64_t off, uint64_t len,
-			 int fd, uint64_t fd_off, uint64_t flags)
+static int check_request(struct shmem_region *r, const struct shmem_map_req *q,
+			 struct shm_why *w)
 {
 	int ret;
 
-	if (flags & ~SHMEM_MAP_FLAGS_MASK) {
-		shm_log(r, SHMEM_LOG_WARN, "map: unknown flag bits 0x%llx in flags 0x%llx",
-			ULL(flags & ~SHMEM_MAP_FLAGS_MASK), ULL(flags));
-		return -EINVAL;
-	}
-	if (fd_off % r->page_size) {
-		shm_log(r, SHMEM_LOG_WARN,
-			"map: fd_offset 0x%llx is not aligned to page size 0x%llx",
-			ULL(fd_off), ULL(r->page_size));
-		return -EINVAL;
-	}
-	ret = check_range(r, "map", off, len);
+	if (q->flags & ~SHMEM_MAP_FLAGS_MASK)
+		return refuse(w, -EINVAL, "unknown flag bits 0x%llx in flags 0x%llx",
+			      ULL(q->flags & ~SHMEM_MAP_FLAGS_MASK), ULL(q->flags));
+	if (q->fd_offset % r->page_size)
+		return refuse(w, -EINVAL,
+			      "fd_offset 0x%llx is not aligned to page size 0x%llx",
+			      ULL(q->fd_offset), ULL(r->page_size));
+	ret = check_range(r, w, q->shm_offset, q->len);
 	if (ret)
 		return ret;
 	/* mmap() takes a signed off_t: the file range must stay below 2^63. */
-	if (fd_off + len < fd_off || fd_off + len > (uint64_t)INT64_MAX) {
-		shm_log(r, SHMEM_LOG_WARN, "map: fd_offset 0x%llx + len 0x%llx overflows",
-			ULL(fd_off), ULL(len));
-		return -EOVERFLOW;
-	}
-	if (fd < 0) {
-		shm_log(r, SHMEM_LOG_WARN, "map: negative fd %d", fd);
-		return -EINVAL;
-	}
+	if (q->fd_offset + q->len < q->fd_offset ||
+	    q->fd_offset + q->len > (uint64_t)INT64_MAX)
+		return refuse(w, -EOVERFLOW,
+			      "fd_offset 0x%llx + len 0x%llx overflows",
+			      ULL(q->fd_offset), ULL(q->len));
+	if (q->fd < 0)
+		return refuse(w, -EINVAL, "negative fd %d", q->fd);
 	return 0;
 }
 
@@ -100,65 +105,55 @@ static int check_request(struct shmem_region *r, uint64_t off, uint64_t len,
  * leaves that check to it and only explains a refusal afterwards, keeping
  * a system call off the success path.
  */
-static void explain_refusal(struct shmem_region *r, const struct shm_node *n,
-			    int fd, int err)
+static int explain_refusal(const struct shm_node *n, int fd, int err,
+			   struct shm_why *w)
 {
 	int fl = fcntl(fd, F_GETFL), seals;
 
-	if (err == -EBADF && (fl < 0 || (fl & O_PATH))) {
-		shm_log(r, SHMEM_LOG_WARN, "map: fd %d is not an open file (closed, or O_PATH)", fd);
-		return;
-	}
-	if (err == -EACCES && fl >= 0 && (fl & O_ACCMODE) == O_WRONLY) {
-		shm_log(r, SHMEM_LOG_WARN, "map: fd %d is write-only", fd);
-		return;
-	}
+	if (err == -EBADF && (fl < 0 || (fl & O_PATH)))
+		return refuse(w, err, "fd %d is not an open file (closed, or O_PATH)",
+			      fd);
+	if (err == -EACCES && fl >= 0 && (fl & O_ACCMODE) == O_WRONLY)
+		return refuse(w, err, "fd %d is write-only", fd);
 	if (err == -EACCES && fl >= 0 && (n->flags & SHMEM_MAP_RW) &&
-	    (fl & O_ACCMODE) != O_RDWR) {
-		shm_log(r, SHMEM_LOG_WARN,
-			"map: read-write mapping of read-only fd %d at shm_offset 0x%llx",
-			fd, ULL(n->start));
-		return;
-	}
+	    (fl & O_ACCMODE) != O_RDWR)
+		return refuse(w, err,
+			      "read-write mapping of read-only fd %d at shm_offset 0x%llx",
+			      fd, ULL(n->start));
 	seals = err == -EPERM ? fcntl(fd, F_GET_SEALS) : -1;
-	if (seals > 0 && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))) {
-		shm_log(r, SHMEM_LOG_WARN,
-			"map: fd %d is sealed against this mapping at shm_offset 0x%llx",
-			fd, ULL(n->start));
-		return;
-	}
-	shm_log(r, SHMEM_LOG_ERROR,
-		"map: mmap(shm_offset 0x%llx, len 0x%llx, fd %d, fd_offset 0x%llx) failed: %s",
-		ULL(n->start), ULL(n->len), fd, ULL(n->fd_offset), strerror(-err));
+	if (seals > 0 && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
+		return refuse(w, err,
+			      "fd %d is sealed against this mapping at shm_offset 0x%llx",
+			      fd, ULL(n->start));
+	return refuse(w, err,
+		      "the kernel refused mmap(shm_offset 0x%llx, len 0x%llx, fd %d, fd_offset 0x%llx): %s",
+		      ULL(n->start), ULL(n->len), fd, ULL(n->fd_offset),
+		      strerror(-err));
 }
 
 /* The file behind the fd: mappable type, long enough, not write-sealed. */
-static int check_fd_file(struct shmem_region *r, int fd, uint64_t fd_off,
-			 uint64_t len, uint64_t flags)
+static int check_fd_file(struct shmem_region *r, const struct shmem_map_req *q,
+			 struct shm_why *w)
 {
+	uint64_t fd_off = q->fd_offset, len = q->len, flags = q->flags;
 	struct stat st;
-	int seals;
+	int fd = q->fd, seals;
 
 	if (fstat(fd, &st)) {
 		int err = -errno;
 
-		shm_log(r, SHMEM_LOG_WARN, "map: fd %d is not an open file: %s", fd,
-			strerror(-err));
-		return err;
+		return refuse(w, err, "fd %d is not an open file: %s", fd,
+			      strerror(-err));
 	}
-	if (S_ISDIR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
-		shm_log(r, SHMEM_LOG_WARN, "map: fd %d (mode 0%o) cannot be mapped",
-			fd, (unsigned int)st.st_mode);
-		return -ENODEV;
-	}
+	if (S_ISDIR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+		return refuse(w, -ENODEV, "fd %d (mode 0%o) cannot be mapped",
+			      fd, (unsigned int)st.st_mode);
 	if (!S_ISREG(st.st_mode))
 		return 0;
-	if (fd_off + len > (uint64_t)st.st_size) {
-		shm_log(r, SHMEM_LOG_WARN,
-			"map: fd_offset 0x%llx + len 0x%llx is beyond the end of fd %d (size 0x%llx)",
-			ULL(fd_off), ULL(len), fd, ULL(st.st_size));
-		return -ERANGE;
-	}
+	if (fd_off + len > (uint64_t)st.st_size)
+		return refuse(w, -ERANGE,
+			      "fd_offset 0x%llx + len 0x%llx is beyond the end of fd %d (size 0x%llx)",
+			      ULL(fd_off), ULL(len), fd, ULL(st.st_size));
 	/*
 	 * The kernel refuses sealed mappings itself, but some kernels (Debian
 	 * 12's 6.1, for F_SEAL_FUTURE_WRITE) only after removing the old
@@ -171,18 +166,14 @@ static int check_fd_file(struct shmem_region *r, int fd, uint64_t fd_off,
 	seals = fcntl(fd, F_GET_SEALS);
 	if (seals <= 0)
 		return 0;
-	if ((flags & SHMEM_MAP_RW) && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))) {
-		shm_log(r, SHMEM_LOG_WARN,
-			"map: read-write mapping of write-sealed fd %d (seals 0x%x)",
-			fd, seals);
-		return -EPERM;
-	}
-	if (!(flags & SHMEM_MAP_RW) && (seals & F_SEAL_WRITE)) {
-		shm_log(r, SHMEM_LOG_WARN,
-			"map: this kernel cannot map write-sealed fd %d (seals 0x%x) shared",
-			fd, seals);
-		return -EPERM;
-	}
+	if ((flags & SHMEM_MAP_RW) && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
+		return refuse(w, -EPERM,
+			      "read-write mapping of write-sealed fd %d (seals 0x%x)",
+			      fd, seals);
+	if (!(flags & SHMEM_MAP_RW) && (seals & F_SEAL_WRITE))
+		return refuse(w, -EPERM,
+			      "this kernel cannot map write-sealed fd %d (seals 0x%x) shared",
+			      fd, seals);
 	return 0;
 }
 
@@ -259,7 +250,8 @@ out:
 }
 
 /* With the lock held: the mmap itself, undone completely on failure. */
-static int place(struct shmem_region *r, struct shm_node *n, int fd)
+static int place(struct shmem_region *r, struct shm_node *n, int fd,
+		 struct shm_why *w)
 {
 	int prot = PROT_READ | (n->flags & SHMEM_MAP_RW ? PROT_WRITE : 0);
 	void *want = r->base + n->start, *p;
@@ -286,28 +278,28 @@ static int place(struct shmem_region *r, struct shm_node *n, int fd)
 		shm_log(r, SHMEM_LOG_ERROR,
 			"map: cannot restore PROT_NONE at shm_offset 0x%llx len 0x%llx: %s",
 			ULL(n->start), ULL(n->len), strerror(-ret));
-	explain_refusal(r, n, fd, err);
-	return err;
+	return explain_refusal(n, fd, err, w);
 }
 
-int shmem_map(struct shmem_region *r, uint64_t shm_offset, uint64_t len,
-	      int fd, uint64_t fd_offset, uint64_t flags, uint64_t owner)
+int shmem_map(struct shmem_region *r, const struct shmem_map_req *req,
+	      char *why, size_t whylen)
 {
+	struct shm_why w = { why, whylen };
 	struct shm_node *n, *old;
 	int ret;
 
-	ret = check_request(r, shm_offset, len, fd, fd_offset, flags);
+	ret = check_request(r, req, &w);
 	if (ret)
 		return ret;
-	ret = check_fd_file(r, fd, fd_offset, len, flags);
+	ret = check_fd_file(r, req, &w);
 	if (ret)
 		return ret;
 	n = malloc(sizeof(*n));
 	if (!n)
-		return -ENOMEM;
-	*n = (struct shm_node){ .start = shm_offset, .len = len,
-				.fd_offset = fd_offset, .flags = flags,
-				.owner = owner };
+		return refuse(&w, -ENOMEM, "out of memory");
+	*n = (struct shm_node){ .start = req->shm_offset, .len = req->len,
+				.fd_offset = req->fd_offset, .flags = req->flags,
+				.owner = req->owner };
 
 	/*
 	 * The overlap check and the insertion are one tree descent; the
@@ -316,13 +308,13 @@ int shmem_map(struct shmem_region *r, uint64_t shm_offset, uint64_t len,
 	pthread_mutex_lock(&r->lock);
 	old = shm_tree_insert_disjoint(&r->tree, n);
 	if (old) {
-		shm_log(r, SHMEM_LOG_WARN,
-			"map: shm_offset 0x%llx len 0x%llx overlaps the mapping at 0x%llx len 0x%llx",
-			ULL(shm_offset), ULL(len), ULL(old->start), ULL(old->len));
-		ret = -EEXIST;
+		ret = refuse(&w, -EEXIST,
+			     "shm_offset 0x%llx len 0x%llx overlaps the mapping at 0x%llx len 0x%llx",
+			     ULL(n->start), ULL(n->len), ULL(old->start),
+			     ULL(old->len));
 		goto unlock;
 	}
-	ret = place(r, n, fd);
+	ret = place(r, n, req->fd, &w);
 	if (ret) {
 		shm_tree_remove(&r->tree, n);
 		goto unlock;
@@ -334,30 +326,31 @@ unlock:
 	return ret;
 }
 
-int shmem_unmap(struct shmem_region *r, uint64_t shm_offset, uint64_t len)
+int shmem_unmap(struct shmem_region *r, uint64_t shm_offset, uint64_t len,
+		char *why, size_t whylen)
 {
+	struct shm_why w = { why, whylen };
 	struct shm_node *n;
 	int ret;
 
-	ret = check_range(r, "unmap", shm_offset, len);
+	ret = check_range(r, &w, shm_offset, len);
 	if (ret)
 		return ret;
 
 	pthread_mutex_lock(&r->lock);
 	n = shm_tree_find(&r->tree, shm_offset);
 	if (!n || n->len != len) {
-		shm_log(r, SHMEM_LOG_WARN,
-			"unmap: shm_offset 0x%llx len 0x%llx is not one live mapping%s",
-			ULL(shm_offset), ULL(len),
-			n ? " (a mapping of another length starts there)" : "");
-		ret = -ENOENT;
+		ret = refuse(&w, -ENOENT,
+			     "shm_offset 0x%llx len 0x%llx is not one live mapping%s",
+			     ULL(shm_offset), ULL(len),
+			     n ? " (a mapping of another length starts there)" : "");
 		goto unlock;
 	}
 	ret = shm_fill_none(r, n->start, n->len);
 	if (ret) {
-		shm_log(r, SHMEM_LOG_ERROR,
-			"unmap: cannot put PROT_NONE at shm_offset 0x%llx len 0x%llx: %s",
-			ULL(n->start), ULL(n->len), strerror(-ret));
+		refuse(&w, ret,
+		       "cannot put PROT_NONE back at shm_offset 0x%llx len 0x%llx: %s",
+		       ULL(n->start), ULL(n->len), strerror(-ret));
 		goto unlock;
 	}
 	shm_tree_remove(&r->tree, n);

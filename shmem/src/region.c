@@ -4,6 +4,7 @@
  * introspection of the mapping table.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,40 +29,46 @@ static void init_identity(struct shmem_region *r,
 	r->log_opaque = cfg->log_opaque;
 }
 
+static int fail(struct shm_why *w, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct shm_why *w, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!w->buf || !w->len)
+		return err;
+	va_start(ap, fmt);
+	vsnprintf(w->buf, w->len, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
 static int check_config(struct shmem_region *r,
-			const struct shmem_region_config *cfg)
+			const struct shmem_region_config *cfg, struct shm_why *w)
 {
 	uint64_t page = r->page_size;
 
-	if (!cfg->size || cfg->size % page || cfg->size > SHMEM_REGION_MAX_SIZE) {
-		shm_log(r, SHMEM_LOG_ERROR,
-			"create: size 0x%llx is not a non-zero multiple of 0x%llx up to 0x%llx",
-			(unsigned long long)cfg->size, (unsigned long long)page,
-			(unsigned long long)SHMEM_REGION_MAX_SIZE);
-		return -EINVAL;
-	}
+	if (!cfg->size || cfg->size % page || cfg->size > SHMEM_REGION_MAX_SIZE)
+		return fail(w, -EINVAL,
+			    "size 0x%llx is not a non-zero multiple of 0x%llx up to 0x%llx",
+			    (unsigned long long)cfg->size, (unsigned long long)page,
+			    (unsigned long long)SHMEM_REGION_MAX_SIZE);
 	if (cfg->align && (!is_pow2(cfg->align) || cfg->align < page ||
-			   cfg->align > SHMEM_REGION_MAX_SIZE)) {
-		shm_log(r, SHMEM_LOG_ERROR,
-			"create: align 0x%llx is not a power of two in [0x%llx, 0x%llx]",
-			(unsigned long long)cfg->align, (unsigned long long)page,
-			(unsigned long long)SHMEM_REGION_MAX_SIZE);
-		return -EINVAL;
-	}
-	if (cfg->gpa % page) {
-		shm_log(r, SHMEM_LOG_ERROR, "create: gpa 0x%llx is not page aligned",
-			(unsigned long long)cfg->gpa);
-		return -EINVAL;
-	}
-	if (cfg->gpa + cfg->size < cfg->gpa) {
-		shm_log(r, SHMEM_LOG_ERROR, "create: gpa 0x%llx + size 0x%llx overflows",
-			(unsigned long long)cfg->gpa, (unsigned long long)cfg->size);
-		return -EOVERFLOW;
-	}
-	if (cfg->hv_ops && (!cfg->hv_ops->slot_add || !cfg->hv_ops->slot_remove)) {
-		shm_log(r, SHMEM_LOG_ERROR, "create: hv_ops lacks slot_add or slot_remove");
-		return -EINVAL;
-	}
+			   cfg->align > SHMEM_REGION_MAX_SIZE))
+		return fail(w, -EINVAL,
+			    "align 0x%llx is not a power of two in [0x%llx, 0x%llx]",
+			    (unsigned long long)cfg->align, (unsigned long long)page,
+			    (unsigned long long)SHMEM_REGION_MAX_SIZE);
+	if (cfg->gpa % page)
+		return fail(w, -EINVAL, "gpa 0x%llx is not page aligned",
+			    (unsigned long long)cfg->gpa);
+	if (cfg->gpa + cfg->size < cfg->gpa)
+		return fail(w, -EOVERFLOW, "gpa 0x%llx + size 0x%llx overflows",
+			    (unsigned long long)cfg->gpa,
+			    (unsigned long long)cfg->size);
+	if (cfg->hv_ops && (!cfg->hv_ops->slot_add || !cfg->hv_ops->slot_remove))
+		return fail(w, -EINVAL, "hv_ops lacks slot_add or slot_remove");
 	return 0;
 }
 
@@ -69,7 +76,8 @@ static int check_config(struct shmem_region *r,
  * Reserve size bytes of PROT_NONE address space starting at a multiple of
  * align: over-reserve by align - page, then give back head and tail.
  */
-static int reserve(struct shmem_region *r, uint64_t size, uint64_t align)
+static int reserve(struct shmem_region *r, uint64_t size, uint64_t align,
+		   struct shm_why *w)
 {
 	uint64_t extra = align > r->page_size ? align - r->page_size : 0;
 	uint64_t total = size + extra, head, tail;
@@ -80,9 +88,8 @@ static int reserve(struct shmem_region *r, uint64_t size, uint64_t align)
 	if (raw == MAP_FAILED) {
 		int err = -errno;
 
-		shm_log(r, SHMEM_LOG_ERROR, "create: cannot reserve 0x%llx bytes: %s",
-			(unsigned long long)total, strerror(-err));
-		return err;
+		return fail(w, err, "cannot reserve 0x%llx bytes: %s",
+			    (unsigned long long)total, strerror(-err));
 	}
 	base = raw;
 	if (extra)
@@ -98,7 +105,7 @@ static int reserve(struct shmem_region *r, uint64_t size, uint64_t align)
 	return 0;
 }
 
-static int add_slot(struct shmem_region *r)
+static int add_slot(struct shmem_region *r, struct shm_why *w)
 {
 	int ret;
 
@@ -106,44 +113,48 @@ static int add_slot(struct shmem_region *r)
 		return 0;
 	ret = r->hv_ops->slot_add(r->hv, r->gpa, r->base, r->size, &r->slot);
 	if (ret) {
-		shm_log(r, SHMEM_LOG_ERROR,
-			"create: slot_add(gpa 0x%llx, size 0x%llx) failed: %d",
-			(unsigned long long)r->gpa, (unsigned long long)r->size, ret);
-		return ret < 0 ? ret : -EIO;
+		ret = ret < 0 ? ret : -EIO;
+		return fail(w, ret,
+			    "the hypervisor refused a slot at gpa 0x%llx size 0x%llx: %s",
+			    (unsigned long long)r->gpa,
+			    (unsigned long long)r->size, strerror(-ret));
 	}
 	r->slot_added = true;
 	return 0;
 }
 
 int shmem_region_create(const struct shmem_region_config *cfg,
-			struct shmem_region **out)
+			struct shmem_region **out, char *why, size_t whylen)
 {
 	struct shmem_region tmp = { 0 }, *r;
+	struct shm_why w = { why, whylen };
 	int ret;
 
 	if (!cfg || !out)
-		return -EINVAL;
+		return fail(&w, -EINVAL, "no configuration");
 	/* Check before allocating: a rejected config costs nothing. */
 	init_identity(&tmp, cfg);
-	ret = check_config(&tmp, cfg);
+	ret = check_config(&tmp, cfg, &w);
 	if (ret)
 		return ret;
 	r = calloc(1, sizeof(*r));
 	if (!r)
-		return -ENOMEM;
+		return fail(&w, -ENOMEM, "out of memory");
 	init_identity(r, cfg);
 	r->gpa = cfg->gpa;
 	r->hv_ops = cfg->hv_ops;
 	r->hv = cfg->hv;
 	ret = -pthread_mutex_init(&r->lock, NULL);
-	if (ret)
+	if (ret) {
+		fail(&w, ret, "mutex: %s", strerror(-ret));
 		goto free_region;
+	}
 	r->drops_range = shm_kernel_drops_range();
 	r->sealed_ro_refused = r->drops_range && shm_kernel_refuses_sealed_ro();
-	ret = reserve(r, cfg->size, cfg->align);
+	ret = reserve(r, cfg->size, cfg->align, &w);
 	if (ret)
 		goto destroy_lock;
-	ret = add_slot(r);
+	ret = add_slot(r, &w);
 	if (ret)
 		goto unreserve;
 	*out = r;

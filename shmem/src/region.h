@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "shmem/shmem.h"
@@ -41,6 +42,12 @@ struct shmem_region {
 	char name[SHMEM_NAME_MAX];
 	shmem_log_fn log;
 	void *log_opaque;
+};
+
+/* The caller's reason buffer (may be NULL): one line saying why a call failed. */
+struct shm_why {
+	char *buf;
+	size_t len;
 };
 
 /* One line naming the region, through the config's callback or stderr. */

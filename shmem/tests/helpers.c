@@ -236,12 +236,38 @@ void warm_allocator(void)
 
 	if (fd < 0)
 		return;
-	if (!shmem_region_create(&cfg, &r)) {
-		shmem_map(r, 0, page_size(), fd, 0, 0, 0);
-		shmem_unmap(r, 0, page_size());
+	if (!t_create(&cfg, &r)) {
+		t_map(r, 0, page_size(), fd, 0, 0, 0);
+		t_unmap(r, 0, page_size());
 		shmem_region_destroy(r);
 	}
 	close(fd);
 	fd_count();
 	maps_count();
+}
+
+char t_why[SHMEM_WHY_MAX];
+
+int t_create(const struct shmem_region_config *cfg, struct shmem_region **out)
+{
+	t_why[0] = '\0';
+	return shmem_region_create(cfg, out, t_why, sizeof(t_why));
+}
+
+int t_map(struct shmem_region *r, uint64_t shm_offset, uint64_t len, int fd,
+	  uint64_t fd_offset, uint64_t flags, uint64_t owner)
+{
+	struct shmem_map_req q = {
+		.shm_offset = shm_offset, .len = len, .fd = fd,
+		.fd_offset = fd_offset, .flags = flags, .owner = owner,
+	};
+
+	t_why[0] = '\0';
+	return shmem_map(r, &q, t_why, sizeof(t_why));
+}
+
+int t_unmap(struct shmem_region *r, uint64_t shm_offset, uint64_t len)
+{
+	t_why[0] = '\0';
+	return shmem_unmap(r, shm_offset, len, t_why, sizeof(t_why));
 }

@@ -43,6 +43,16 @@ int child_signal(void (*fn)(void *arg), void *arg);
 /* A memfd of @pages pages, page i filled with byte (tag + i). */
 int memfd_pattern(const char *name, uint64_t pages, uint8_t tag);
 
+/*
+ * The library calls with the reason of the last refusal kept in t_why
+ * (empty after a success), so a test can assert which rule refused.
+ */
+extern char t_why[SHMEM_WHY_MAX];
+int t_create(const struct shmem_region_config *cfg, struct shmem_region **out);
+int t_map(struct shmem_region *r, uint64_t shm_offset, uint64_t len, int fd,
+	  uint64_t fd_offset, uint64_t flags, uint64_t owner);
+int t_unmap(struct shmem_region *r, uint64_t shm_offset, uint64_t len);
+
 /* A log callback that keeps the count and the last line. */
 struct log_capture {
 	int lines;

@@ -34,11 +34,11 @@ static void *churn(void *arg)
 	for (int i = 0; i < ROUNDS; i++) {
 		uint64_t p = STABLE + (uint64_t)i % (PAGES - STABLE);
 
-		if (shmem_map(s->r, p * PAGE, PAGE, s->fd, p * PAGE, 0, 2))
+		if (t_map(s->r, p * PAGE, PAGE, s->fd, p * PAGE, 0, 2))
 			atomic_fetch_add(&s->bad, 1);
 		if (i % 97 == 0)
 			shmem_drop_owner(s->r, 2);
-		else if (shmem_unmap(s->r, p * PAGE, PAGE))
+		else if (t_unmap(s->r, p * PAGE, PAGE))
 			atomic_fetch_add(&s->bad, 1);
 	}
 	atomic_store(&s->stop, true);
@@ -81,12 +81,12 @@ Test(concurrency, map_unmap_while_reading)
 	struct shared s = { 0 };
 	pthread_t t[2];
 
-	cr_assert_eq(shmem_region_create(&cfg, &s.r), 0);
+	cr_assert_eq(t_create(&cfg, &s.r), 0);
 	s.base = shmem_region_hva(s.r);
 	s.fd = memfd_pattern("conc", PAGES, TAG);
 	cr_assert_geq(s.fd, 0);
 	for (uint64_t p = 0; p < STABLE; p++)
-		cr_assert_eq(shmem_map(s.r, p * PAGE, PAGE, s.fd, p * PAGE, 0, 1), 0);
+		cr_assert_eq(t_map(s.r, p * PAGE, PAGE, s.fd, p * PAGE, 0, 1), 0);
 	cr_assert_eq(pthread_create(&t[0], NULL, reader, &s), 0);
 	cr_assert_eq(pthread_create(&t[1], NULL, churn, &s), 0);
 	pthread_join(t[1], NULL);
@@ -105,7 +105,7 @@ static void *racer(void *arg)
 	struct shared *s = arg;
 
 	for (uint64_t p = 0; p < PAGES; p++) {
-		int ret = shmem_map(s->r, p * PAGE, PAGE, s->fd, p * PAGE, 0, 1);
+		int ret = t_map(s->r, p * PAGE, PAGE, s->fd, p * PAGE, 0, 1);
 
 		if (ret == 0)
 			atomic_fetch_add(&s->wins, 1);
@@ -122,7 +122,7 @@ Test(concurrency, racing_maps_win_once)
 	struct shared s = { 0 };
 	pthread_t t[2];
 
-	cr_assert_eq(shmem_region_create(&cfg, &s.r), 0);
+	cr_assert_eq(t_create(&cfg, &s.r), 0);
 	s.fd = memfd_pattern("race", PAGES, TAG);
 	for (int round = 0; round < 50; round++) {
 		atomic_store(&s.wins, 0);

@@ -26,7 +26,7 @@ static void setup(void)
 		.log = log_capture_fn, .log_opaque = &logc,
 	};
 
-	cr_assert_eq(shmem_region_create(&cfg, &r), 0);
+	cr_assert_eq(t_create(&cfg, &r), 0);
 	base = shmem_region_hva(r);
 }
 
@@ -43,7 +43,7 @@ Test(data, rw_round_trip_through_memfd)
 	uint8_t *buf = malloc(4 * PAGE);
 
 	cr_assert_geq(fd, 0);
-	cr_assert_eq(shmem_map(r, 10 * PAGE, 4 * PAGE, fd, 0, SHMEM_MAP_RW, 1), 0);
+	cr_assert_eq(t_map(r, 10 * PAGE, 4 * PAGE, fd, 0, SHMEM_MAP_RW, 1), 0);
 	for (uint64_t i = 0; i < 4 * PAGE; i++)
 		base[10 * PAGE + i] = (uint8_t)(i * 7 + 3);
 	cr_assert_eq(pread(fd, buf, 4 * PAGE, 0), (ssize_t)(4 * PAGE));
@@ -61,7 +61,7 @@ Test(data, fd_offset_selects_file_pages)
 {
 	int fd = memfd_pattern("off", 8, 0x30);
 
-	cr_assert_eq(shmem_map(r, 0, 2 * PAGE, fd, 5 * PAGE, 0, 1), 0);
+	cr_assert_eq(t_map(r, 0, 2 * PAGE, fd, 5 * PAGE, 0, 1), 0);
 	cr_assert_eq(base[0], 0x35);
 	cr_assert_eq(base[PAGE], 0x36);
 	close(fd);
@@ -81,7 +81,7 @@ Test(data, read_only_mapping_faults_on_write)
 {
 	int fd = memfd_pattern("ro", 1, 0x11);
 
-	cr_assert_eq(shmem_map(r, 3 * PAGE, PAGE, fd, 0, 0, 1), 0);
+	cr_assert_eq(t_map(r, 3 * PAGE, PAGE, fd, 0, 0, 1), 0);
 	cr_assert_eq(base[3 * PAGE], 0x11);
 	cr_assert_eq(child_signal(write_byte, base + 3 * PAGE), SIGSEGV);
 	cr_assert_eq(child_signal(read_byte, base + 3 * PAGE), 0);
@@ -95,9 +95,9 @@ Test(data, unmapped_pages_fault)
 
 	/* Never mapped. */
 	cr_assert_eq(child_signal(read_byte, base), SIGSEGV);
-	cr_assert_eq(shmem_map(r, 0, PAGE, fd, 0, SHMEM_MAP_RW, 1), 0);
+	cr_assert_eq(t_map(r, 0, PAGE, fd, 0, SHMEM_MAP_RW, 1), 0);
 	cr_assert_eq(child_signal(write_byte, base), 0);
-	cr_assert_eq(shmem_unmap(r, 0, PAGE), 0);
+	cr_assert_eq(t_unmap(r, 0, PAGE), 0);
 	/* Unmapped again. */
 	cr_assert_eq(child_signal(read_byte, base), SIGSEGV);
 	cr_assert_eq(child_signal(write_byte, base), SIGSEGV);
@@ -109,10 +109,10 @@ Test(data, remap_other_file_shows_new_contents)
 {
 	int a = memfd_pattern("a", 2, 0xa0), b = memfd_pattern("b", 2, 0xb0);
 
-	cr_assert_eq(shmem_map(r, 6 * PAGE, 2 * PAGE, a, 0, 0, 1), 0);
+	cr_assert_eq(t_map(r, 6 * PAGE, 2 * PAGE, a, 0, 0, 1), 0);
 	cr_assert_eq(base[7 * PAGE], 0xa1);
-	cr_assert_eq(shmem_unmap(r, 6 * PAGE, 2 * PAGE), 0);
-	cr_assert_eq(shmem_map(r, 6 * PAGE, 2 * PAGE, b, 0, 0, 1), 0);
+	cr_assert_eq(t_unmap(r, 6 * PAGE, 2 * PAGE), 0);
+	cr_assert_eq(t_map(r, 6 * PAGE, 2 * PAGE, b, 0, 0, 1), 0);
 	cr_assert_eq(base[6 * PAGE], 0xb0);
 	cr_assert_eq(base[7 * PAGE], 0xb1);
 	close(a);
@@ -125,14 +125,14 @@ Test(data, fd_is_borrowed)
 	size_t fds = fd_count();
 	int fd = memfd_pattern("borrow", 1, 0x5c);
 
-	cr_assert_eq(shmem_map(r, 0, PAGE, fd, 0, SHMEM_MAP_RW, 1), 0);
+	cr_assert_eq(t_map(r, 0, PAGE, fd, 0, SHMEM_MAP_RW, 1), 0);
 	cr_assert_eq(fd_count(), fds + 1);
 	cr_assert_eq(close(fd), 0);
 	cr_assert_eq(fd_count(), fds);
 	cr_assert_eq(base[0], 0x5c);
 	base[1] = 0x77;
 	cr_assert_eq(base[1], 0x77);
-	cr_assert_eq(shmem_unmap(r, 0, PAGE), 0);
+	cr_assert_eq(t_unmap(r, 0, PAGE), 0);
 	cr_assert_eq(fd_count(), fds);
 }
 
@@ -146,7 +146,7 @@ Test(data, reset_drops_everything)
 	fd = memfd_pattern("reset", 8, 1);
 
 	for (uint64_t i = 0; i < 8; i++)
-		cr_assert_eq(shmem_map(r, i * 8 * PAGE, PAGE, fd, i * PAGE, 0, i % 3), 0);
+		cr_assert_eq(t_map(r, i * 8 * PAGE, PAGE, fd, i * PAGE, 0, i % 3), 0);
 	cr_assert_eq(shmem_count(r), 8);
 	cr_assert_eq(shmem_reset(r), 8);
 	cr_assert_eq(shmem_count(r), 0);
@@ -157,7 +157,7 @@ Test(data, reset_drops_everything)
 	cr_assert_eq(shmem_reset(r), 0);
 	/* The region is usable after a reset. */
 	fd = memfd_pattern("again", 1, 9);
-	cr_assert_eq(shmem_map(r, 0, PAGE, fd, 0, 0, 1), 0);
+	cr_assert_eq(t_map(r, 0, PAGE, fd, 0, 0, 1), 0);
 	cr_assert_eq(base[0], 9);
 	close(fd);
 }
@@ -173,7 +173,7 @@ Test(data, drop_owner_drops_only_its_own)
 	int fd = memfd_pattern("own", 16, 1), n = 0;
 
 	for (uint64_t i = 0; i < 16; i++)
-		cr_assert_eq(shmem_map(r, i * 2 * PAGE, PAGE, fd, i * PAGE, 0, 100 + i % 2), 0);
+		cr_assert_eq(t_map(r, i * 2 * PAGE, PAGE, fd, i * PAGE, 0, 100 + i % 2), 0);
 	cr_assert_eq(shmem_foreach_owner(r, 101, count_visit, &n), 0);
 	cr_assert_eq(n, 8);
 	cr_assert_eq(shmem_drop_owner(r, 101), 8);
@@ -216,9 +216,9 @@ Test(data, introspection)
 	struct collect c = { .stop_at = 0 };
 
 	/* Inserted out of order; reported in offset order. */
-	cr_assert_eq(shmem_map(r, 40 * PAGE, 3 * PAGE, fd, 2 * PAGE, SHMEM_MAP_RW, 7), 0);
-	cr_assert_eq(shmem_map(r, 4 * PAGE, PAGE, fd, 0, 0, 8), 0);
-	cr_assert_eq(shmem_map(r, 20 * PAGE, 2 * PAGE, fd, 5 * PAGE, 0, 9), 0);
+	cr_assert_eq(t_map(r, 40 * PAGE, 3 * PAGE, fd, 2 * PAGE, SHMEM_MAP_RW, 7), 0);
+	cr_assert_eq(t_map(r, 4 * PAGE, PAGE, fd, 0, 0, 8), 0);
+	cr_assert_eq(t_map(r, 20 * PAGE, 2 * PAGE, fd, 5 * PAGE, 0, 9), 0);
 	cr_assert_eq(shmem_count(r), 3);
 	cr_assert_eq(shmem_bytes_mapped(r), 6 * PAGE);
 	cr_assert_eq(shmem_foreach(r, collect_visit, &c), 0);

@@ -38,7 +38,7 @@ Test(scale, hundred_thousand_mappings)
 	warm_allocator();
 	maps0 = maps_count();
 	fds0 = fd_count();
-	cr_assert_eq(shmem_region_create(&cfg, &r), 0);
+	cr_assert_eq(t_create(&cfg, &r), 0);
 	base = shmem_region_hva(r);
 	fd = memfd_pattern("scale", 1, 0);
 	cr_assert_geq(fd, 0);
@@ -47,7 +47,7 @@ Test(scale, hundred_thousand_mappings)
 	fds1 = fd_count();
 
 	for (uint64_t i = 0; i < N; i++)
-		cr_assert_eq(shmem_map(r, i * PAGE, PAGE, fd, i * PAGE, SHMEM_MAP_RW, i % 4),
+		cr_assert_eq(t_map(r, i * PAGE, PAGE, fd, i * PAGE, SHMEM_MAP_RW, i % 4),
 			     0, "map %lu", (unsigned long)i);
 	cr_assert_eq(shmem_count(r), N);
 	cr_assert_eq(shmem_bytes_mapped(r), N * PAGE);
@@ -55,17 +55,17 @@ Test(scale, hundred_thousand_mappings)
 	cr_assert_eq(next, N * PAGE);
 	/* The kernel merged them into one VMA; the table keeps them apart. */
 	cr_assert_eq(maps_count_range(base, base + (N + 16) * PAGE), 2);
-	cr_assert_eq(shmem_map(r, 50000 * PAGE, PAGE, fd, 0, 0, 9), -EEXIST);
-	cr_assert_eq(shmem_unmap(r, 50000 * PAGE, 2 * PAGE), -ENOENT);
+	cr_assert_eq(t_map(r, 50000 * PAGE, PAGE, fd, 0, 0, 9), -EEXIST);
+	cr_assert_eq(t_unmap(r, 50000 * PAGE, 2 * PAGE), -ENOENT);
 	base[77777 * PAGE] = 0x5a;
 	cr_assert_eq(base[77777 * PAGE], 0x5a);
 	cr_assert_eq(fd_count(), fds1, "shmem kept fds");
 
 	/* First half front to back, second half back to front. */
 	for (uint64_t i = 0; i < N / 2; i++)
-		cr_assert_eq(shmem_unmap(r, i * PAGE, PAGE), 0, "unmap %lu", (unsigned long)i);
+		cr_assert_eq(t_unmap(r, i * PAGE, PAGE), 0, "unmap %lu", (unsigned long)i);
 	for (uint64_t i = N; i-- > N / 2;)
-		cr_assert_eq(shmem_unmap(r, i * PAGE, PAGE), 0, "unmap %lu", (unsigned long)i);
+		cr_assert_eq(t_unmap(r, i * PAGE, PAGE), 0, "unmap %lu", (unsigned long)i);
 	cr_assert_eq(shmem_count(r), 0);
 	cr_assert_eq(maps_count(), maps1);
 	cr_assert_eq(fd_count(), fds1);
@@ -88,12 +88,12 @@ Test(scale, thirty_thousand_separate_vmas)
 	int fd[2];
 
 	fds0 = fd_count();
-	cr_assert_eq(shmem_region_create(&cfg, &r), 0);
+	cr_assert_eq(t_create(&cfg, &r), 0);
 	base = shmem_region_hva(r);
 	fd[0] = memfd_pattern("even", 1, 0xe0);
 	fd[1] = memfd_pattern("odd", 1, 0x0d);
 	for (uint64_t i = 0; i < n; i++)
-		cr_assert_eq(shmem_map(r, i * PAGE, PAGE, fd[i % 2], 0, 0, 1), 0,
+		cr_assert_eq(t_map(r, i * PAGE, PAGE, fd[i % 2], 0, 0, 1), 0,
 			     "map %lu", (unsigned long)i);
 	close(fd[0]);
 	close(fd[1]);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Every validation rule of shmem_map() and shmem_unmap(): the errno, one
+ * Every validation rule of t_map() and t_unmap(): the errno, one
  * log line naming the region and the value, and proof that nothing changed
  * (/proc/self/maps identical, table identical, unmapped pages of the region
  * still inaccessible, live mappings still showing their files).
@@ -33,13 +33,13 @@ static void setup(void)
 		.log = log_capture_fn, .log_opaque = &logc,
 	};
 
-	cr_assert_eq(shmem_region_create(&cfg, &r), 0);
+	cr_assert_eq(t_create(&cfg, &r), 0);
 	base = shmem_region_hva(r);
 	mfd = memfd_pattern("val", 16, TAG);
 	cr_assert_geq(mfd, 0);
 	/* Two live mappings: pages [8, 10) RW, page 20 RO from file page 4. */
-	cr_assert_eq(shmem_map(r, 8 * PAGE, 2 * PAGE, mfd, 0, SHMEM_MAP_RW, 1), 0);
-	cr_assert_eq(shmem_map(r, 20 * PAGE, PAGE, mfd, 4 * PAGE, 0, 2), 0);
+	cr_assert_eq(t_map(r, 8 * PAGE, 2 * PAGE, mfd, 0, SHMEM_MAP_RW, 1), 0);
+	cr_assert_eq(t_map(r, 20 * PAGE, PAGE, mfd, 4 * PAGE, 0, 2), 0);
 	logc.lines = 0;
 }
 
@@ -75,9 +75,8 @@ static void finish(int ret, int want, const char *expr, const char *value)
 	cr_assert_eq(base[8 * PAGE], TAG);
 	cr_assert_eq(base[9 * PAGE + 7], TAG + 1);
 	cr_assert_eq(base[20 * PAGE], TAG + 4);
-	cr_assert_eq(logc.lines, 1, "%s logged %d lines", expr, logc.lines);
-	cr_assert(strstr(logc.last, "val (shmid 3)"), "log: %s", logc.last);
-	cr_assert(strstr(logc.last, value), "log lacks %s: %s", value, logc.last);
+	cr_assert_eq(logc.lines, 0, "%s logged: %s", expr, logc.last);
+	cr_assert(strstr(t_why, value), "reason lacks '%s': %s", value, t_why);
 }
 
 #define REJECT(expr, want, value) do {			\
@@ -89,59 +88,60 @@ static void finish(int ret, int want, const char *expr, const char *value)
 
 Test(validate, unknown_flag_bits)
 {
-	REJECT(shmem_map(r, 0, PAGE, mfd, 0, 2, 1), -EINVAL, "0x2");
+	REJECT(t_map(r, 0, PAGE, mfd, 0, 2, 1), -EINVAL, "0x2");
 	logc.lines = 0;
-	REJECT(shmem_map(r, 0, PAGE, mfd, 0, SHMEM_MAP_RW | (1ULL << 63), 1),
+	REJECT(t_map(r, 0, PAGE, mfd, 0, SHMEM_MAP_RW | (1ULL << 63), 1),
 	       -EINVAL, "0x8000000000000000");
 }
 
 Test(validate, zero_length)
 {
-	REJECT(shmem_map(r, 0, 0, mfd, 0, 0, 1), -EINVAL, "zero length");
+	REJECT(t_map(r, 0, 0, mfd, 0, 0, 1), -EINVAL, "zero length");
 }
 
 Test(validate, misaligned_shm_offset)
 {
-	REJECT(shmem_map(r, 0x800, PAGE, mfd, 0, 0, 1), -EINVAL, "0x800");
+	REJECT(t_map(r, 0x800, PAGE, mfd, 0, 0, 1), -EINVAL, "0x800");
 }
 
 Test(validate, misaligned_fd_offset)
 {
-	REJECT(shmem_map(r, 0, PAGE, mfd, 0x10, 0, 1), -EINVAL, "0x10");
+	REJECT(t_map(r, 0, PAGE, mfd, 0x10, 0, 1), -EINVAL,
+	       "fd_offset 0x10 is not aligned");
 }
 
 Test(validate, misaligned_len)
 {
-	REJECT(shmem_map(r, 0, PAGE + 0x200, mfd, 0, 0, 1), -EINVAL, "0x1200");
+	REJECT(t_map(r, 0, PAGE + 0x200, mfd, 0, 0, 1), -EINVAL, "0x1200");
 }
 
 Test(validate, shm_offset_overflow)
 {
-	REJECT(shmem_map(r, -PAGE, 2 * PAGE, mfd, 0, 0, 1), -EOVERFLOW,
+	REJECT(t_map(r, -PAGE, 2 * PAGE, mfd, 0, 0, 1), -EOVERFLOW,
 	       "0xfffffffffffff000");
 }
 
 Test(validate, fd_offset_overflow)
 {
-	REJECT(shmem_map(r, 0, 2 * PAGE, mfd, -PAGE, 0, 1), -EOVERFLOW,
+	REJECT(t_map(r, 0, 2 * PAGE, mfd, -PAGE, 0, 1), -EOVERFLOW,
 	       "0xfffffffffffff000");
 	logc.lines = 0;
 	/* Past the largest off_t is an overflow too. */
-	REJECT(shmem_map(r, 0, 2 * PAGE, mfd, (uint64_t)INT64_MAX + 1 - PAGE, 0, 1),
+	REJECT(t_map(r, 0, 2 * PAGE, mfd, (uint64_t)INT64_MAX + 1 - PAGE, 0, 1),
 	       -EOVERFLOW, "0x7ffffffffffff000");
 }
 
 Test(validate, beyond_region)
 {
-	REJECT(shmem_map(r, (PAGES - 1) * PAGE, 2 * PAGE, mfd, 0, 0, 1), -ERANGE,
+	REJECT(t_map(r, (PAGES - 1) * PAGE, 2 * PAGE, mfd, 0, 0, 1), -ERANGE,
 	       "0x3f000");
 	logc.lines = 0;
-	REJECT(shmem_map(r, PAGES * PAGE, PAGE, mfd, 0, 0, 1), -ERANGE, "0x40000");
+	REJECT(t_map(r, PAGES * PAGE, PAGE, mfd, 0, 0, 1), -ERANGE, "0x40000");
 }
 
 Test(validate, negative_fd)
 {
-	REJECT(shmem_map(r, 0, PAGE, -1, 0, 0, 1), -EINVAL, "fd -1");
+	REJECT(t_map(r, 0, PAGE, -1, 0, 0, 1), -EINVAL, "fd -1");
 }
 
 Test(validate, closed_fd)
@@ -149,7 +149,7 @@ Test(validate, closed_fd)
 	int fd = dup(mfd);
 
 	close(fd);
-	REJECT(shmem_map(r, 0, PAGE, fd, 0, 0, 1), -EBADF, "not an open file");
+	REJECT(t_map(r, 0, PAGE, fd, 0, 0, 1), -EBADF, "not an open file");
 }
 
 Test(validate, o_path_fd)
@@ -157,7 +157,7 @@ Test(validate, o_path_fd)
 	int fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 
 	cr_assert_geq(fd, 0);
-	REJECT(shmem_map(r, 0, PAGE, fd, 0, 0, 1), -EBADF, "not an open file");
+	REJECT(t_map(r, 0, PAGE, fd, 0, 0, 1), -EBADF, "not an open file");
 	close(fd);
 }
 
@@ -169,7 +169,7 @@ Test(validate, rw_on_read_only_fd)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", mfd);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	cr_assert_geq(fd, 0);
-	REJECT(shmem_map(r, 0, PAGE, fd, 0, SHMEM_MAP_RW, 1), -EACCES, "read-only");
+	REJECT(t_map(r, 0, PAGE, fd, 0, SHMEM_MAP_RW, 1), -EACCES, "read-only");
 	close(fd);
 }
 
@@ -181,14 +181,14 @@ Test(validate, write_only_fd)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", mfd);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	cr_assert_geq(fd, 0);
-	REJECT(shmem_map(r, 0, PAGE, fd, 0, 0, 1), -EACCES, "write-only");
+	REJECT(t_map(r, 0, PAGE, fd, 0, 0, 1), -EACCES, "write-only");
 	close(fd);
 }
 
 Test(validate, memfd_shorter_than_range)
 {
 	/* 16 pages: pages 15 and 16 run past the end. */
-	REJECT(shmem_map(r, 0, 2 * PAGE, mfd, 15 * PAGE, 0, 1), -ERANGE, "0x10000");
+	REJECT(t_map(r, 0, 2 * PAGE, mfd, 15 * PAGE, 0, 1), -ERANGE, "0x10000");
 }
 
 Test(validate, regular_file_shorter_than_range)
@@ -199,7 +199,7 @@ Test(validate, regular_file_shorter_than_range)
 	cr_assert_geq(fd, 0);
 	unlink(path);
 	cr_assert_eq(ftruncate(fd, (off_t)PAGE), 0);
-	REJECT(shmem_map(r, 0, 2 * PAGE, fd, 0, SHMEM_MAP_RW, 1), -ERANGE,
+	REJECT(t_map(r, 0, 2 * PAGE, fd, 0, SHMEM_MAP_RW, 1), -ERANGE,
 	       "beyond the end");
 	close(fd);
 }
@@ -209,7 +209,7 @@ Test(validate, pipe_fd)
 	int p[2];
 
 	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-	REJECT(shmem_map(r, 0, PAGE, p[0], 0, 0, 1), -ENODEV, "cannot be mapped");
+	REJECT(t_map(r, 0, PAGE, p[0], 0, 0, 1), -ENODEV, "cannot be mapped");
 	close(p[0]);
 	close(p[1]);
 }
@@ -219,7 +219,7 @@ Test(validate, directory_fd)
 	int fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	cr_assert_geq(fd, 0);
-	REJECT(shmem_map(r, 0, PAGE, fd, 0, 0, 1), -ENODEV, "cannot be mapped");
+	REJECT(t_map(r, 0, PAGE, fd, 0, 0, 1), -ENODEV, "cannot be mapped");
 	close(fd);
 }
 
@@ -229,7 +229,7 @@ Test(validate, write_sealed_memfd)
 
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), 0);
-	REJECT(shmem_map(r, 0, PAGE, fd, 0, SHMEM_MAP_RW, 1), -EPERM, "sealed");
+	REJECT(t_map(r, 0, PAGE, fd, 0, SHMEM_MAP_RW, 1), -EPERM, "sealed");
 	close(fd);
 }
 
@@ -245,7 +245,7 @@ Test(validate, write_sealed_memfd_read_only)
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), 0);
 	begin();
-	ret = shmem_map(r, 0, PAGE, fd, 0, 0, 1);
+	ret = t_map(r, 0, PAGE, fd, 0, 0, 1);
 	if (ret == 0) {
 		cr_assert_eq(base[0], 0x10);
 		cr_assert_eq(shmem_count(r), 3);
@@ -274,14 +274,14 @@ Test(validate, seals_checked_up_front)
 
 	r->drops_range = true;
 	r->sealed_ro_refused = true;
-	REJECT(shmem_map(r, 0, PAGE, wr, 0, SHMEM_MAP_RW, 1), -EPERM, "sealed");
+	REJECT(t_map(r, 0, PAGE, wr, 0, SHMEM_MAP_RW, 1), -EPERM, "sealed");
 	logc.lines = 0;
-	REJECT(shmem_map(r, 0, PAGE, fw, 0, SHMEM_MAP_RW, 1), -EPERM, "sealed");
+	REJECT(t_map(r, 0, PAGE, fw, 0, SHMEM_MAP_RW, 1), -EPERM, "sealed");
 	logc.lines = 0;
-	REJECT(shmem_map(r, 0, PAGE, wr, 0, 0, 1), -EPERM, "sealed");
+	REJECT(t_map(r, 0, PAGE, wr, 0, 0, 1), -EPERM, "sealed");
 	/* Read-only of F_SEAL_FUTURE_WRITE, and unsealed files: unaffected. */
-	cr_assert_eq(shmem_map(r, 0, PAGE, fw, 0, 0, 1), 0);
-	cr_assert_eq(shmem_map(r, PAGE, PAGE, mfd, 0, 0, 1), 0);
+	cr_assert_eq(t_map(r, 0, PAGE, fw, 0, 0, 1), 0);
+	cr_assert_eq(t_map(r, PAGE, PAGE, mfd, 0, 0, 1), 0);
 	cr_assert_eq(base[0], 0x10);
 	close(wr);
 	close(fw);
@@ -298,10 +298,10 @@ Test(validate, seals_left_to_the_kernel)
 	int ret;
 
 	r->drops_range = false;
-	REJECT(shmem_map(r, 0, PAGE, wr, 0, SHMEM_MAP_RW, 1), -EPERM, "sealed");
+	REJECT(t_map(r, 0, PAGE, wr, 0, SHMEM_MAP_RW, 1), -EPERM, "sealed");
 	logc.lines = 0;
 	begin();
-	ret = shmem_map(r, 0, PAGE, fw, 0, SHMEM_MAP_RW, 1);
+	ret = t_map(r, 0, PAGE, fw, 0, SHMEM_MAP_RW, 1);
 	cr_assert(ret == -EPERM || ret == -ENOMEM, "ret %d", ret);
 	finish(ret, ret, "RW map of F_SEAL_FUTURE_WRITE memfd", "0x0");
 	close(wr);
@@ -318,7 +318,7 @@ Test(validate, future_write_sealed_memfd)
 
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE), 0);
-	REJECT(shmem_map(r, 0, PAGE, fd, 0, SHMEM_MAP_RW, 1), -EPERM, "sealed");
+	REJECT(t_map(r, 0, PAGE, fd, 0, SHMEM_MAP_RW, 1), -EPERM, "sealed");
 	close(fd);
 }
 
@@ -328,9 +328,8 @@ Test(validate, kernel_refuses_mmap)
 	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	cr_assert_geq(fd, 0);
-	REJECT(shmem_map(r, 4 * PAGE, PAGE, fd, 0, SHMEM_MAP_RW, 1), -ENODEV,
-	       "0x4000");
-	cr_assert_eq(logc.level, SHMEM_LOG_ERROR);
+	REJECT(t_map(r, 4 * PAGE, PAGE, fd, 0, SHMEM_MAP_RW, 1), -ENODEV,
+	       "the kernel refused mmap(shm_offset 0x4000");
 	close(fd);
 }
 
@@ -349,25 +348,25 @@ Test(validate, overlap)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		logc.lines = 0;
-		REJECT(shmem_map(r, cases[i][0] * PAGE, cases[i][1] * PAGE, mfd, 0, 0, 1),
+		REJECT(t_map(r, cases[i][0] * PAGE, cases[i][1] * PAGE, mfd, 0, 0, 1),
 		       -EEXIST, "overlaps");
 	}
 	/* Touching neighbours do not overlap. */
-	cr_assert_eq(shmem_map(r, 7 * PAGE, PAGE, mfd, 0, 0, 1), 0);
-	cr_assert_eq(shmem_map(r, 10 * PAGE, PAGE, mfd, 0, 0, 1), 0);
+	cr_assert_eq(t_map(r, 7 * PAGE, PAGE, mfd, 0, 0, 1), 0);
+	cr_assert_eq(t_map(r, 10 * PAGE, PAGE, mfd, 0, 0, 1), 0);
 }
 
 Test(validate, unmap_rules)
 {
-	REJECT(shmem_unmap(r, 8 * PAGE, 0), -EINVAL, "zero length");
+	REJECT(t_unmap(r, 8 * PAGE, 0), -EINVAL, "zero length");
 	logc.lines = 0;
-	REJECT(shmem_unmap(r, 8 * PAGE + 1, PAGE), -EINVAL, "0x8001");
+	REJECT(t_unmap(r, 8 * PAGE + 1, PAGE), -EINVAL, "0x8001");
 	logc.lines = 0;
-	REJECT(shmem_unmap(r, 8 * PAGE, PAGE + 1), -EINVAL, "0x1001");
+	REJECT(t_unmap(r, 8 * PAGE, PAGE + 1), -EINVAL, "0x1001");
 	logc.lines = 0;
-	REJECT(shmem_unmap(r, -PAGE, 2 * PAGE), -EOVERFLOW, "0xfffffffffffff000");
+	REJECT(t_unmap(r, -PAGE, 2 * PAGE), -EOVERFLOW, "0xfffffffffffff000");
 	logc.lines = 0;
-	REJECT(shmem_unmap(r, 63 * PAGE, 2 * PAGE), -ERANGE, "0x3f000");
+	REJECT(t_unmap(r, 63 * PAGE, 2 * PAGE), -ERANGE, "0x3f000");
 }
 
 Test(validate, unmap_not_exactly_one_mapping)
@@ -382,7 +381,7 @@ Test(validate, unmap_not_exactly_one_mapping)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		logc.lines = 0;
-		REJECT(shmem_unmap(r, cases[i][0] * PAGE, cases[i][1] * PAGE), -ENOENT,
+		REJECT(t_unmap(r, cases[i][0] * PAGE, cases[i][1] * PAGE), -ENOENT,
 		       "not one live mapping");
 	}
 }

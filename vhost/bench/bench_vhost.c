@@ -286,7 +286,7 @@ int main(int argc, char **argv)
 	close(fsv[0]);
 	close(lfd);
 
-	ret = shmem_region_create(&rc, &r);
+	ret = shmem_region_create(&rc, &r, NULL, 0);
 	if (ret)
 		die("region", -ret);
 	ret = vhost_fe_create(&fc, &fe);

@@ -76,7 +76,7 @@ static void init_once(void)
 			.log = quiet_shmem,
 		};
 
-		CHECK(shmem_region_create(&rc, &regions[i]) == 0);
+		CHECK(shmem_region_create(&rc, &regions[i], NULL, 0) == 0);
 	}
 	vhost_shm_table_init(&table);
 	for (int i = 0; i < NREG; i++)

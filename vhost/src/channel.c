@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* Front-end side of the back-end channel: SHMEM_MAP / SHMEM_UNMAP. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shmem/shmem.h"
 
 #include "channel.h"
 #include "wire.h"
+
+#define CHANNEL_LOG_BURST	10	/* refusal lines a second */
 
 void vhost_shm_table_init(struct vhost_shm_table *t)
 {
@@ -33,57 +38,108 @@ static int channel_reply(struct vhost_channel *ch,
 	return vhost_msg_send(ch->sock, &r);
 }
 
+/*
+ * One line per refused request, at most CHANNEL_LOG_BURST a second: a
+ * back-end that floods bad requests cannot flood the log. The lines held
+ * back are counted and reported with the next line that gets through.
+ */
+static void channel_refused(struct vhost_channel *ch, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void channel_refused(struct vhost_channel *ch, const char *fmt, ...)
+{
+	struct timespec ts;
+	char line[400];
+	uint64_t held;
+	va_list ap;
+	int64_t sec;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	sec = (int64_t)ts.tv_sec;
+	if (sec != ch->log_sec) {
+		ch->log_sec = sec;
+		ch->log_burst = 0;
+	}
+	if (ch->log_burst >= CHANNEL_LOG_BURST) {
+		ch->log_held++;
+		return;
+	}
+	ch->log_burst++;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	held = ch->log_held;
+	ch->log_held = 0;
+	if (held)
+		vlog_warn(ch->log, "%s (and %llu more refusals not logged)",
+			  line, (unsigned long long)held);
+	else
+		vlog_warn(ch->log, "%s", line);
+}
+
 static int channel_map(struct vhost_channel *ch, struct vhost_msg *m)
 {
 	const struct vhost_user_mmap *mm = &m->p.mmap;
+	struct shmem_map_req q = {
+		.shm_offset = mm->shm_offset,
+		.len = mm->len,
+		.fd = vhost_msg_take_fd(m, 0),
+		.fd_offset = mm->fd_offset,
+		.flags = mm->flags & VHOST_USER_FLAG_MAP_RW,
+		.owner = ch->owner,
+	};
+	char why[SHMEM_WHY_MAX];
 	struct shmem_region *r;
-	int fd = vhost_msg_take_fd(m, 0);
 	int ret;
 
 	if (mm->flags & ~VHOST_USER_FLAG_MAP_MASK) {
-		vlog_warn(ch->log, "SHMEM_MAP: unknown flag bits 0x%llx",
-			  (unsigned long long)mm->flags);
 		ret = -EINVAL;
+		snprintf(why, sizeof(why), "unknown flag bits 0x%llx",
+			 (unsigned long long)(mm->flags & ~VHOST_USER_FLAG_MAP_MASK));
 		goto out;
 	}
 	pthread_mutex_lock(&ch->shm->lock);
 	r = ch->shm->regions[mm->shmid];
-	if (!r) {
+	if (r)
+		ret = shmem_map(r, &q, why, sizeof(why));
+	else
 		ret = -ENOENT;
-	} else {
-		ret = shmem_map(r, mm->shm_offset, mm->len, fd, mm->fd_offset,
-				mm->flags & VHOST_USER_FLAG_MAP_RW, ch->owner);
-	}
 	pthread_mutex_unlock(&ch->shm->lock);
-	if (ret)
-		vlog_warn(ch->log,
-			  "SHMEM_MAP shmid %u offset 0x%llx len 0x%llx fd_offset 0x%llx flags 0x%llx refused: %s",
-			  mm->shmid, (unsigned long long)mm->shm_offset,
-			  (unsigned long long)mm->len,
-			  (unsigned long long)mm->fd_offset,
-			  (unsigned long long)mm->flags,
-			  r ? strerror(-ret) : "no such shmid");
+	if (!r)
+		snprintf(why, sizeof(why), "no region with shmid %u", mm->shmid);
 out:
-	close(fd);
+	if (ret)
+		channel_refused(ch,
+				"SHMEM_MAP shmid %u offset 0x%llx len 0x%llx fd_offset 0x%llx flags 0x%llx refused: %s",
+				mm->shmid, (unsigned long long)mm->shm_offset,
+				(unsigned long long)mm->len,
+				(unsigned long long)mm->fd_offset,
+				(unsigned long long)mm->flags, why);
+	close(q.fd);
 	return ret;
 }
 
 static int channel_unmap(struct vhost_channel *ch, struct vhost_msg *m)
 {
 	const struct vhost_user_mmap *mm = &m->p.mmap;
+	char why[SHMEM_WHY_MAX];
 	struct shmem_region *r;
 	int ret;
 
 	pthread_mutex_lock(&ch->shm->lock);
 	r = ch->shm->regions[mm->shmid];
-	ret = r ? shmem_unmap(r, mm->shm_offset, mm->len) : -ENOENT;
+	if (r)
+		ret = shmem_unmap(r, mm->shm_offset, mm->len, why, sizeof(why));
+	else
+		ret = -ENOENT;
 	pthread_mutex_unlock(&ch->shm->lock);
+	if (!r)
+		snprintf(why, sizeof(why), "no region with shmid %u", mm->shmid);
 	if (ret)
-		vlog_warn(ch->log,
-			  "SHMEM_UNMAP shmid %u offset 0x%llx len 0x%llx refused: %s",
-			  mm->shmid, (unsigned long long)mm->shm_offset,
-			  (unsigned long long)mm->len,
-			  r ? strerror(-ret) : "no such shmid");
+		channel_refused(ch,
+				"SHMEM_UNMAP shmid %u offset 0x%llx len 0x%llx refused: %s",
+				mm->shmid, (unsigned long long)mm->shm_offset,
+				(unsigned long long)mm->len, why);
 	return ret;
 }
 
@@ -99,8 +155,8 @@ static int channel_dispatch(struct vhost_channel *ch, struct vhost_msg *m)
 			ch->config_changed(ch->opaque);
 		return 0;
 	default:
-		vlog_warn(ch->log, "back-end request %u not supported",
-			  m->hdr.request);
+		channel_refused(ch, "back-end request %u not supported",
+				m->hdr.request);
 		return -EOPNOTSUPP;
 	}
 }
@@ -113,11 +169,11 @@ int vhost_channel_serve_one(struct vhost_channel *ch, int timeout_ms)
 	ret = vhost_msg_recv(ch->sock, &m, VHOST_MSG_BACKEND_REQ, 0, false,
 			     timeout_ms);
 	if (ret == -EBADMSG) {
-		vlog_warn(ch->log,
-			  "back-end %s (%u) malformed: size %u, %s, flags 0x%x",
-			  vhost_user_backend_request_name(m.hdr.request),
-			  m.hdr.request, m.hdr.size,
-			  "wrong fd count or header", m.hdr.flags);
+		channel_refused(ch,
+				"back-end %s (%u) malformed: size %u, %s, flags 0x%x",
+				vhost_user_backend_request_name(m.hdr.request),
+				m.hdr.request, m.hdr.size,
+				"wrong fd count or header", m.hdr.flags);
 		__atomic_fetch_add(&ch->refused, 1, __ATOMIC_RELAXED);
 		return channel_reply(ch, &m.hdr, -EBADMSG);
 	}

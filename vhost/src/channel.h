@@ -3,7 +3,8 @@
  * The front-end's end of the back-end channel: reads one back-end request,
  * checks it, applies SHMEM_MAP / SHMEM_UNMAP to the attached shmem region
  * and replies (only when REPLY_ACK is in use and NEED_REPLY is set,
- * exactly once). Used by the front-end's service thread, and directly by
+ * exactly once). Each refusal is logged here, once, with the reason the
+ * refusing layer gave, and at most ten lines a second. Used by the front-end's service thread, and directly by
  * the fuzz target and tests.
  */
 #ifndef VHOST_CHANNEL_H
@@ -34,6 +35,10 @@ struct vhost_channel {
 	void *opaque;
 	/* counters, updated by the serving thread only */
 	uint64_t maps, unmaps, refused;
+	/* refusal log rate limit: the second, lines in it, lines held back */
+	int64_t log_sec;
+	unsigned int log_burst;
+	uint64_t log_held;
 };
 
 void vhost_shm_table_init(struct vhost_shm_table *t);

@@ -49,7 +49,7 @@ static void setup(void)
 					  .log = quiet_shmem };
 
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	cr_assert_eq(shmem_region_create(&rc, &region), 0);
+	cr_assert_eq(shmem_region_create(&rc, &region, NULL, 0), 0);
 	vhost_shm_table_init(&table);
 	table.regions[2] = region;
 	logger = (struct vhost_logger){ quiet, NULL, NULL };

@@ -119,7 +119,7 @@ static void setup(void)
 	snprintf(ctl_path, sizeof(ctl_path), "%s/control.sock", dir);
 	lost_count = 0;
 	fe = NULL;
-	cr_assert_eq(shmem_region_create(&rc, &region0), 0);
+	cr_assert_eq(shmem_region_create(&rc, &region0, NULL, 0), 0);
 }
 
 static void teardown(void)

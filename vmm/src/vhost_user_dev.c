@@ -576,6 +576,7 @@ static int create_region(struct vhost_user_dev *d, struct shm_space *space,
 		.log = shm_log,
 		.log_opaque = d,
 	};
+	char why[SHMEM_WHY_MAX];
 	int ret;
 
 	ret = shm_space_alloc(space, s->size, &s->gpa);
@@ -585,9 +586,9 @@ static int create_region(struct vhost_user_dev *d, struct shm_space *space,
 			     s->id, (unsigned long long)s->size);
 	rc.gpa = s->gpa;
 	rc.align = shm_space_host_align(s->size);
-	ret = shmem_region_create(&rc, &s->region);
+	ret = shmem_region_create(&rc, &s->region, why, sizeof(why));
 	if (ret)
-		return failf(w, ret, "shm %u: %s", s->id, strerror(-ret));
+		return failf(w, ret, "shm %u: %s", s->id, why);
 	ret = vhost_fe_attach_region(d->fe, s->id, s->region);
 	if (!ret)
 		ret = virtio_mmio_add_shm(&d->t, s->id, s->gpa, s->size);

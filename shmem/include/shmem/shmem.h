@@ -8,7 +8,11 @@
  * PROT_NONE anonymous memory back; they never create or change memory slots.
  *
  * Every function returns 0 (or a non-negative value) on success and a
- * negative errno on failure. A failed request changes nothing.
+ * negative errno on failure. A failed request changes nothing. A refused
+ * back-end request is worded into the caller's reason buffer and left to
+ * the caller to log; the log callback carries only what no caller could
+ * report (a mapping that cannot be dropped, a slot that cannot be removed,
+ * a reservation that cannot be restored).
  *
  * Locking: each region has one mutex. shmem_map(), shmem_unmap(),
  * shmem_reset(), shmem_drop_owner() and the introspection calls take it, so
@@ -88,14 +92,15 @@ struct shmem_mapping_info {
 
 /*
  * Reserve the region and register it with hv_ops->slot_add (once).
- * @cfg->name is copied (up to 31 characters). Errors: -EINVAL (size 0, not
- * a page multiple or above SHMEM_REGION_MAX_SIZE; align not a power of two
- * in [page size, SHMEM_REGION_MAX_SIZE]; gpa not page aligned; hv_ops
- * without both callbacks), -EOVERFLOW (gpa + size wraps), -ENOMEM, or the
- * error slot_add returned. On error nothing is left behind.
+ * @cfg->name is copied (up to 31 characters). Errors, worded into @why (may
+ * be NULL, SHMEM_WHY_MAX bytes suffice): -EINVAL (size 0, not a page
+ * multiple or above SHMEM_REGION_MAX_SIZE; align not a power of two in
+ * [page size, SHMEM_REGION_MAX_SIZE]; gpa not page aligned; hv_ops without
+ * both callbacks), -EOVERFLOW (gpa + size wraps), -ENOMEM, or the error
+ * slot_add returned. On error nothing is left behind.
  */
 int shmem_region_create(const struct shmem_region_config *cfg,
-			struct shmem_region **out);
+			struct shmem_region **out, char *why, size_t whylen);
 /*
  * Unregister the slot (slot_remove, once), drop every mapping, release the
  * reservation. If slot_remove fails the guest may still reach the range, so
@@ -108,13 +113,28 @@ void *shmem_region_hva(const struct shmem_region *r);
 uint64_t shmem_region_size(const struct shmem_region *r);
 uint64_t shmem_region_gpa(const struct shmem_region *r);
 
+/* A back-end's SHMEM_MAP, as shmem_map() takes it. */
+struct shmem_map_req {
+	uint64_t shm_offset;	/* from the start of the region */
+	uint64_t len;
+	int fd;			/* borrowed: the caller keeps it */
+	uint64_t fd_offset;
+	uint64_t flags;		/* SHMEM_MAP_RW, or 0 for read-only */
+	uint64_t owner;		/* opaque tag, e.g. one per connection */
+};
+
+/* A reason buffer of this size holds every reason shmem words. */
+#define SHMEM_WHY_MAX	200
+
 /*
- * Map @len bytes of @fd at @fd_offset to @shm_offset in the region.
- * The fd is borrowed: the caller keeps ownership and may close it at once.
- * @owner is an opaque tag (e.g. one per back-end connection).
+ * Map @req->len bytes of @req->fd at @req->fd_offset to @req->shm_offset
+ * in the region. The fd may be closed as soon as the call returns.
  *
- * Errors, in the order they are checked (each also logs one line naming
- * the region and the offending values; docs/shmem.md has the full table):
+ * A refusal is not logged: the caller, which knows who asked, logs it
+ * once. @why (may be NULL) gets one line saying which rule refused and
+ * with which values, e.g. "fd_offset 0x800 is not aligned to page size
+ * 0x1000". Errors, in the order they are checked (docs/shmem.md has the
+ * full table):
  *   -EINVAL     unknown flag bits; fd_offset, shm_offset or len not a
  *               multiple of the page size; len 0
  *   -EOVERFLOW  shm_offset + len wraps; fd_offset + len wraps or passes
@@ -131,17 +151,18 @@ uint64_t shmem_region_gpa(const struct shmem_region *r);
  *   other       any other refusal of the kernel's mmap()
  * On any error the range, the table and the fd are as before.
  */
-int shmem_map(struct shmem_region *r, uint64_t shm_offset, uint64_t len,
-	      int fd, uint64_t fd_offset, uint64_t flags, uint64_t owner);
+int shmem_map(struct shmem_region *r, const struct shmem_map_req *req,
+	      char *why, size_t whylen);
 
 /*
  * Remove the mapping that starts at @shm_offset and is exactly @len long.
- * Errors: -EINVAL (len 0, shm_offset or len not page aligned), -EOVERFLOW
- * (shm_offset + len wraps), -ERANGE (beyond the region), -ENOENT (not
- * exactly one live mapping), -ENOMEM (the kernel could not split the VMA,
- * e.g. at vm.max_map_count; the mapping stays).
+ * Errors (worded into @why, not logged): -EINVAL (len 0, shm_offset or len
+ * not page aligned), -EOVERFLOW (shm_offset + len wraps), -ERANGE (beyond
+ * the region), -ENOENT (not exactly one live mapping), -ENOMEM (the kernel
+ * could not split the VMA, e.g. at vm.max_map_count; the mapping stays).
  */
-int shmem_unmap(struct shmem_region *r, uint64_t shm_offset, uint64_t len);
+int shmem_unmap(struct shmem_region *r, uint64_t shm_offset, uint64_t len,
+		char *why, size_t whylen);
 
 /*
  * Drop every mapping (device reset). Returns the number dropped; a mapping
