@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,21 +24,6 @@
 
 #define ULL(x)	((unsigned long long)(x))
 
-/* Word a refusal into the caller's buffer (may be NULL); returns @err. */
-static int refuse(struct shm_why *w, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int refuse(struct shm_why *w, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!w->buf || !w->len)
-		return err;
-	va_start(ap, fmt);
-	vsnprintf(w->buf, w->len, fmt, ap);
-	va_end(ap);
-	return err;
-}
 
 int shm_fill_none(struct shmem_region *r, uint64_t off, uint64_t len)
 {
@@ -55,20 +39,20 @@ static int check_range(struct shmem_region *r, struct shm_why *w,
 		       uint64_t off, uint64_t len)
 {
 	if (!len)
-		return refuse(w, -EINVAL, "zero length at shm_offset 0x%llx",
-			      ULL(off));
+		return shm_fail(w, -EINVAL, "zero length at shm_offset 0x%llx",
+				ULL(off));
 	if (off % r->page_size || len % r->page_size)
-		return refuse(w, -EINVAL,
-			      "shm_offset 0x%llx or len 0x%llx is not aligned to page size 0x%llx",
-			      ULL(off), ULL(len), ULL(r->page_size));
+		return shm_fail(w, -EINVAL,
+				"shm_offset 0x%llx or len 0x%llx is not aligned to page size 0x%llx",
+				ULL(off), ULL(len), ULL(r->page_size));
 	if (off + len < off)
-		return refuse(w, -EOVERFLOW,
-			      "shm_offset 0x%llx + len 0x%llx overflows",
-			      ULL(off), ULL(len));
+		return shm_fail(w, -EOVERFLOW,
+				"shm_offset 0x%llx + len 0x%llx overflows",
+				ULL(off), ULL(len));
 	if (off + len > r->size)
-		return refuse(w, -ERANGE,
-			      "shm_offset 0x%llx + len 0x%llx is beyond the region size 0x%llx",
-			      ULL(off), ULL(len), ULL(r->size));
+		return shm_fail(w, -ERANGE,
+				"shm_offset 0x%llx + len 0x%llx is beyond the region size 0x%llx",
+				ULL(off), ULL(len), ULL(r->size));
 	return 0;
 }
 
@@ -79,23 +63,23 @@ static int check_request(struct shmem_region *r, const struct shmem_map_req *q,
 	int ret;
 
 	if (q->flags & ~SHMEM_MAP_FLAGS_MASK)
-		return refuse(w, -EINVAL, "unknown flag bits 0x%llx in flags 0x%llx",
-			      ULL(q->flags & ~SHMEM_MAP_FLAGS_MASK), ULL(q->flags));
+		return shm_fail(w, -EINVAL, "unknown flag bits 0x%llx in flags 0x%llx",
+				ULL(q->flags & ~SHMEM_MAP_FLAGS_MASK), ULL(q->flags));
 	if (q->fd_offset % r->page_size)
-		return refuse(w, -EINVAL,
-			      "fd_offset 0x%llx is not aligned to page size 0x%llx",
-			      ULL(q->fd_offset), ULL(r->page_size));
+		return shm_fail(w, -EINVAL,
+				"fd_offset 0x%llx is not aligned to page size 0x%llx",
+				ULL(q->fd_offset), ULL(r->page_size));
 	ret = check_range(r, w, q->shm_offset, q->len);
 	if (ret)
 		return ret;
 	/* mmap() takes a signed off_t: the file range must stay below 2^63. */
 	if (q->fd_offset + q->len < q->fd_offset ||
 	    q->fd_offset + q->len > (uint64_t)INT64_MAX)
-		return refuse(w, -EOVERFLOW,
-			      "fd_offset 0x%llx + len 0x%llx overflows",
-			      ULL(q->fd_offset), ULL(q->len));
+		return shm_fail(w, -EOVERFLOW,
+				"fd_offset 0x%llx + len 0x%llx overflows",
+				ULL(q->fd_offset), ULL(q->len));
 	if (q->fd < 0)
-		return refuse(w, -EINVAL, "negative fd %d", q->fd);
+		return shm_fail(w, -EINVAL, "negative fd %d", q->fd);
 	return 0;
 }
 
@@ -111,24 +95,24 @@ static int explain_refusal(const struct shm_node *n, int fd, int err,
 	int fl = fcntl(fd, F_GETFL), seals;
 
 	if (err == -EBADF && (fl < 0 || (fl & O_PATH)))
-		return refuse(w, err, "fd %d is not an open file (closed, or O_PATH)",
-			      fd);
+		return shm_fail(w, err, "fd %d is not an open file (closed, or O_PATH)",
+				fd);
 	if (err == -EACCES && fl >= 0 && (fl & O_ACCMODE) == O_WRONLY)
-		return refuse(w, err, "fd %d is write-only", fd);
+		return shm_fail(w, err, "fd %d is write-only", fd);
 	if (err == -EACCES && fl >= 0 && (n->flags & SHMEM_MAP_RW) &&
 	    (fl & O_ACCMODE) != O_RDWR)
-		return refuse(w, err,
-			      "read-write mapping of read-only fd %d at shm_offset 0x%llx",
-			      fd, ULL(n->start));
+		return shm_fail(w, err,
+				"read-write mapping of read-only fd %d at shm_offset 0x%llx",
+				fd, ULL(n->start));
 	seals = err == -EPERM ? fcntl(fd, F_GET_SEALS) : -1;
 	if (seals > 0 && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
-		return refuse(w, err,
-			      "fd %d is sealed against this mapping at shm_offset 0x%llx",
-			      fd, ULL(n->start));
-	return refuse(w, err,
-		      "the kernel refused mmap(shm_offset 0x%llx, len 0x%llx, fd %d, fd_offset 0x%llx): %s",
-		      ULL(n->start), ULL(n->len), fd, ULL(n->fd_offset),
-		      strerror(-err));
+		return shm_fail(w, err,
+				"fd %d is sealed against this mapping at shm_offset 0x%llx",
+				fd, ULL(n->start));
+	return shm_fail(w, err,
+			"the kernel refused mmap(shm_offset 0x%llx, len 0x%llx, fd %d, fd_offset 0x%llx): %s",
+			ULL(n->start), ULL(n->len), fd, ULL(n->fd_offset),
+			strerror(-err));
 }
 
 /* The file behind the fd: mappable type, long enough, not write-sealed. */
@@ -142,18 +126,18 @@ static int check_fd_file(struct shmem_region *r, const struct shmem_map_req *q,
 	if (fstat(fd, &st)) {
 		int err = -errno;
 
-		return refuse(w, err, "fd %d is not an open file: %s", fd,
-			      strerror(-err));
+		return shm_fail(w, err, "fd %d is not an open file: %s", fd,
+				strerror(-err));
 	}
 	if (S_ISDIR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
-		return refuse(w, -ENODEV, "fd %d (mode 0%o) cannot be mapped",
-			      fd, (unsigned int)st.st_mode);
+		return shm_fail(w, -ENODEV, "fd %d (mode 0%o) cannot be mapped",
+				fd, (unsigned int)st.st_mode);
 	if (!S_ISREG(st.st_mode))
 		return 0;
 	if (fd_off + len > (uint64_t)st.st_size)
-		return refuse(w, -ERANGE,
-			      "fd_offset 0x%llx + len 0x%llx is beyond the end of fd %d (size 0x%llx)",
-			      ULL(fd_off), ULL(len), fd, ULL(st.st_size));
+		return shm_fail(w, -ERANGE,
+				"fd_offset 0x%llx + len 0x%llx is beyond the end of fd %d (size 0x%llx)",
+				ULL(fd_off), ULL(len), fd, ULL(st.st_size));
 	/*
 	 * The kernel refuses sealed mappings itself, but some kernels (Debian
 	 * 12's 6.1, for F_SEAL_FUTURE_WRITE) only after removing the old
@@ -167,13 +151,13 @@ static int check_fd_file(struct shmem_region *r, const struct shmem_map_req *q,
 	if (seals <= 0)
 		return 0;
 	if ((flags & SHMEM_MAP_RW) && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
-		return refuse(w, -EPERM,
-			      "read-write mapping of write-sealed fd %d (seals 0x%x)",
-			      fd, seals);
+		return shm_fail(w, -EPERM,
+				"read-write mapping of write-sealed fd %d (seals 0x%x)",
+				fd, seals);
 	if (!(flags & SHMEM_MAP_RW) && (seals & F_SEAL_WRITE))
-		return refuse(w, -EPERM,
-			      "this kernel cannot map write-sealed fd %d (seals 0x%x) shared",
-			      fd, seals);
+		return shm_fail(w, -EPERM,
+				"this kernel cannot map write-sealed fd %d (seals 0x%x) shared",
+				fd, seals);
 	return 0;
 }
 
@@ -296,7 +280,7 @@ int shmem_map(struct shmem_region *r, const struct shmem_map_req *req,
 		return ret;
 	n = malloc(sizeof(*n));
 	if (!n)
-		return refuse(&w, -ENOMEM, "out of memory");
+		return shm_fail(&w, -ENOMEM, "out of memory");
 	*n = (struct shm_node){ .start = req->shm_offset, .len = req->len,
 				.fd_offset = req->fd_offset, .flags = req->flags,
 				.owner = req->owner };
@@ -308,10 +292,10 @@ int shmem_map(struct shmem_region *r, const struct shmem_map_req *req,
 	pthread_mutex_lock(&r->lock);
 	old = shm_tree_insert_disjoint(&r->tree, n);
 	if (old) {
-		ret = refuse(&w, -EEXIST,
-			     "shm_offset 0x%llx len 0x%llx overlaps the mapping at 0x%llx len 0x%llx",
-			     ULL(n->start), ULL(n->len), ULL(old->start),
-			     ULL(old->len));
+		ret = shm_fail(&w, -EEXIST,
+			       "shm_offset 0x%llx len 0x%llx overlaps the mapping at 0x%llx len 0x%llx",
+			       ULL(n->start), ULL(n->len), ULL(old->start),
+			       ULL(old->len));
 		goto unlock;
 	}
 	ret = place(r, n, req->fd, &w);
@@ -340,17 +324,17 @@ int shmem_unmap(struct shmem_region *r, uint64_t shm_offset, uint64_t len,
 	pthread_mutex_lock(&r->lock);
 	n = shm_tree_find(&r->tree, shm_offset);
 	if (!n || n->len != len) {
-		ret = refuse(&w, -ENOENT,
-			     "shm_offset 0x%llx len 0x%llx is not one live mapping%s",
-			     ULL(shm_offset), ULL(len),
-			     n ? " (a mapping of another length starts there)" : "");
+		ret = shm_fail(&w, -ENOENT,
+			       "shm_offset 0x%llx len 0x%llx is not one live mapping%s",
+			       ULL(shm_offset), ULL(len),
+			       n ? " (a mapping of another length starts there)" : "");
 		goto unlock;
 	}
 	ret = shm_fill_none(r, n->start, n->len);
 	if (ret) {
-		refuse(&w, ret,
-		       "cannot put PROT_NONE back at shm_offset 0x%llx len 0x%llx: %s",
-		       ULL(n->start), ULL(n->len), strerror(-ret));
+		shm_fail(&w, ret,
+			 "cannot put PROT_NONE back at shm_offset 0x%llx len 0x%llx: %s",
+			 ULL(n->start), ULL(n->len), strerror(-ret));
 		goto unlock;
 	}
 	shm_tree_remove(&r->tree, n);

@@ -4,7 +4,6 @@
  * introspection of the mapping table.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,20 +28,6 @@ static void init_identity(struct shmem_region *r,
 	r->log_opaque = cfg->log_opaque;
 }
 
-static int fail(struct shm_why *w, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct shm_why *w, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!w->buf || !w->len)
-		return err;
-	va_start(ap, fmt);
-	vsnprintf(w->buf, w->len, fmt, ap);
-	va_end(ap);
-	return err;
-}
 
 static int check_config(struct shmem_region *r,
 			const struct shmem_region_config *cfg, struct shm_why *w)
@@ -50,25 +35,25 @@ static int check_config(struct shmem_region *r,
 	uint64_t page = r->page_size;
 
 	if (!cfg->size || cfg->size % page || cfg->size > SHMEM_REGION_MAX_SIZE)
-		return fail(w, -EINVAL,
-			    "size 0x%llx is not a non-zero multiple of 0x%llx up to 0x%llx",
-			    (unsigned long long)cfg->size, (unsigned long long)page,
-			    (unsigned long long)SHMEM_REGION_MAX_SIZE);
+		return shm_fail(w, -EINVAL,
+				"size 0x%llx is not a non-zero multiple of 0x%llx up to 0x%llx",
+				(unsigned long long)cfg->size, (unsigned long long)page,
+				(unsigned long long)SHMEM_REGION_MAX_SIZE);
 	if (cfg->align && (!is_pow2(cfg->align) || cfg->align < page ||
 			   cfg->align > SHMEM_REGION_MAX_SIZE))
-		return fail(w, -EINVAL,
-			    "align 0x%llx is not a power of two in [0x%llx, 0x%llx]",
-			    (unsigned long long)cfg->align, (unsigned long long)page,
-			    (unsigned long long)SHMEM_REGION_MAX_SIZE);
+		return shm_fail(w, -EINVAL,
+				"align 0x%llx is not a power of two in [0x%llx, 0x%llx]",
+				(unsigned long long)cfg->align, (unsigned long long)page,
+				(unsigned long long)SHMEM_REGION_MAX_SIZE);
 	if (cfg->gpa % page)
-		return fail(w, -EINVAL, "gpa 0x%llx is not page aligned",
-			    (unsigned long long)cfg->gpa);
+		return shm_fail(w, -EINVAL, "gpa 0x%llx is not page aligned",
+				(unsigned long long)cfg->gpa);
 	if (cfg->gpa + cfg->size < cfg->gpa)
-		return fail(w, -EOVERFLOW, "gpa 0x%llx + size 0x%llx overflows",
-			    (unsigned long long)cfg->gpa,
-			    (unsigned long long)cfg->size);
+		return shm_fail(w, -EOVERFLOW, "gpa 0x%llx + size 0x%llx overflows",
+				(unsigned long long)cfg->gpa,
+				(unsigned long long)cfg->size);
 	if (cfg->hv_ops && (!cfg->hv_ops->slot_add || !cfg->hv_ops->slot_remove))
-		return fail(w, -EINVAL, "hv_ops lacks slot_add or slot_remove");
+		return shm_fail(w, -EINVAL, "hv_ops lacks slot_add or slot_remove");
 	return 0;
 }
 
@@ -88,8 +73,8 @@ static int reserve(struct shmem_region *r, uint64_t size, uint64_t align,
 	if (raw == MAP_FAILED) {
 		int err = -errno;
 
-		return fail(w, err, "cannot reserve 0x%llx bytes: %s",
-			    (unsigned long long)total, strerror(-err));
+		return shm_fail(w, err, "cannot reserve 0x%llx bytes: %s",
+				(unsigned long long)total, strerror(-err));
 	}
 	base = raw;
 	if (extra)
@@ -114,10 +99,10 @@ static int add_slot(struct shmem_region *r, struct shm_why *w)
 	ret = r->hv_ops->slot_add(r->hv, r->gpa, r->base, r->size, &r->slot);
 	if (ret) {
 		ret = ret < 0 ? ret : -EIO;
-		return fail(w, ret,
-			    "the hypervisor refused a slot at gpa 0x%llx size 0x%llx: %s",
-			    (unsigned long long)r->gpa,
-			    (unsigned long long)r->size, strerror(-ret));
+		return shm_fail(w, ret,
+				"the hypervisor refused a slot at gpa 0x%llx size 0x%llx: %s",
+				(unsigned long long)r->gpa,
+				(unsigned long long)r->size, strerror(-ret));
 	}
 	r->slot_added = true;
 	return 0;
@@ -131,7 +116,7 @@ int shmem_region_create(const struct shmem_region_config *cfg,
 	int ret;
 
 	if (!cfg || !out)
-		return fail(&w, -EINVAL, "no configuration");
+		return shm_fail(&w, -EINVAL, "no configuration");
 	/* Check before allocating: a rejected config costs nothing. */
 	init_identity(&tmp, cfg);
 	ret = check_config(&tmp, cfg, &w);
@@ -139,14 +124,14 @@ int shmem_region_create(const struct shmem_region_config *cfg,
 		return ret;
 	r = calloc(1, sizeof(*r));
 	if (!r)
-		return fail(&w, -ENOMEM, "out of memory");
+		return shm_fail(&w, -ENOMEM, "out of memory");
 	init_identity(r, cfg);
 	r->gpa = cfg->gpa;
 	r->hv_ops = cfg->hv_ops;
 	r->hv = cfg->hv;
 	ret = -pthread_mutex_init(&r->lock, NULL);
 	if (ret) {
-		fail(&w, ret, "mutex: %s", strerror(-ret));
+		shm_fail(&w, ret, "mutex: %s", strerror(-ret));
 		goto free_region;
 	}
 	r->drops_range = shm_kernel_drops_range();

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/why.h"
 #include "shmem/shmem.h"
 #include "tree.h"
 
@@ -49,6 +50,9 @@ struct shm_why {
 	char *buf;
 	size_t len;
 };
+
+/* Word the reason into @w and return @err. */
+#define shm_fail(w, err, ...)	why_fail((w)->buf, (w)->len, (err), __VA_ARGS__)
 
 /* One line naming the region, through the config's callback or stderr. */
 void shm_log(const struct shmem_region *r, enum shmem_log_level level,
