@@ -15,7 +15,7 @@ to_guest go
 wait_out '^VMMTEST: kill now' 60
 echo "host> kill -KILL $be (the back-end)"
 kill -KILL "$be"
-wait_err '^vmm: vhost-user ex0: back-end disconnected; device stopped$' 20
+wait_err '^vmm: vhost-user ex0: back-end disconnected \(the back-end closed the connection\); device stopped$' 20
 token="after-kill-$RANDOM"
 to_guest "$token"
 end_guest

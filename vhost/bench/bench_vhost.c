@@ -289,7 +289,7 @@ int main(int argc, char **argv)
 	ret = shmem_region_create(&rc, &r, NULL, 0);
 	if (ret)
 		die("region", -ret);
-	ret = vhost_fe_create(&fc, &fe);
+	ret = vhost_fe_create(&fc, &fe, NULL, 0);
 	if (ret)
 		die("front-end", -ret);
 	if (vhost_fe_attach_region(fe, 0, r))

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/why.h"
 #include "shmem/shmem.h"
 
 #include "channel.h"
@@ -161,7 +162,8 @@ static int channel_dispatch(struct vhost_channel *ch, struct vhost_msg *m)
 	}
 }
 
-int vhost_channel_serve_one(struct vhost_channel *ch, int timeout_ms)
+int vhost_channel_serve_one(struct vhost_channel *ch, int timeout_ms,
+			    char *why, size_t whylen)
 {
 	struct vhost_msg m;
 	int ret;
@@ -177,11 +179,12 @@ int vhost_channel_serve_one(struct vhost_channel *ch, int timeout_ms)
 		__atomic_fetch_add(&ch->refused, 1, __ATOMIC_RELAXED);
 		return channel_reply(ch, &m.hdr, -EBADMSG);
 	}
-	if (ret) {
-		if (ret != -ECONNRESET)
-			vlog_err(ch->log, "back-end channel: %s", strerror(-ret));
-		return ret;
-	}
+	if (ret == -ECONNRESET)
+		return why_fail(why, whylen, ret,
+				"the back-end closed its channel");
+	if (ret)
+		return why_fail(why, whylen, ret, "back-end channel: %s",
+				strerror(-ret));
 	ret = channel_dispatch(ch, &m);
 	vhost_msg_close_fds(&m);
 	if (ret)

@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "log.h"
@@ -46,9 +47,11 @@ void vhost_shm_table_destroy(struct vhost_shm_table *t);
 
 /*
  * Serve one request. @timeout_ms bounds the wait for the whole message.
- * Returns 0 when the message was handled (even if refused), or a fatal
- * -errno: the channel is unusable (-ECONNRESET: the back-end closed it).
+ * Returns 0 when the message was handled (even if refused, which is
+ * logged here), or a fatal -errno with its cause worded into @why: the
+ * channel is unusable (-ECONNRESET: the back-end closed it).
  */
-int vhost_channel_serve_one(struct vhost_channel *ch, int timeout_ms);
+int vhost_channel_serve_one(struct vhost_channel *ch, int timeout_ms,
+			    char *why, size_t whylen);
 
 #endif

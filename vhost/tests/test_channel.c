@@ -110,7 +110,7 @@ static int64_t map_req(uint64_t off, uint64_t len, uint64_t flags,
 
 	send_req(VHOST_USER_BACKEND_SHMEM_MAP, VHOST_USER_NEED_REPLY_MASK, &mm,
 		 sizeof(mm), fds, nfds);
-	cr_assert_eq(vhost_channel_serve_one(&ch, 1000), 0);
+	cr_assert_eq(vhost_channel_serve_one(&ch, 1000, NULL, 0), 0);
 	if (reply_pending()) {
 		cr_assert_eq(vhost_msg_recv(sv[0], &r, VHOST_MSG_REPLY,
 					    VHOST_USER_BACKEND_SHMEM_MAP, true,
@@ -129,7 +129,7 @@ static int64_t unmap_req(uint64_t off, uint64_t len, uint8_t shmid)
 
 	send_req(VHOST_USER_BACKEND_SHMEM_UNMAP, VHOST_USER_NEED_REPLY_MASK,
 		 &mm, sizeof(mm), NULL, 0);
-	cr_assert_eq(vhost_channel_serve_one(&ch, 1000), 0);
+	cr_assert_eq(vhost_channel_serve_one(&ch, 1000, NULL, 0), 0);
 	cr_assert_eq(vhost_msg_recv(sv[0], &r, VHOST_MSG_REPLY,
 				    VHOST_USER_BACKEND_SHMEM_UNMAP, true, 1000), 0);
 	cr_assert_not(reply_pending(), "more than one reply");
@@ -187,20 +187,20 @@ Test(channel, no_reply_without_need_reply_or_reply_ack)
 				      .flags = 1 };
 
 	send_req(VHOST_USER_BACKEND_SHMEM_MAP, 0, &mm, sizeof(mm), &memfd, 1);
-	cr_assert_eq(vhost_channel_serve_one(&ch, 1000), 0);
+	cr_assert_eq(vhost_channel_serve_one(&ch, 1000, NULL, 0), 0);
 	cr_assert_not(reply_pending());
 	cr_assert_eq(shmem_count(region), 1);
 
 	ch.reply_ack = false;
 	send_req(VHOST_USER_BACKEND_SHMEM_UNMAP, VHOST_USER_NEED_REPLY_MASK, &mm,
 		 sizeof(mm), NULL, 0);
-	cr_assert_eq(vhost_channel_serve_one(&ch, 1000), 0);
+	cr_assert_eq(vhost_channel_serve_one(&ch, 1000, NULL, 0), 0);
 	cr_assert_not(reply_pending());
 	cr_assert_eq(shmem_count(region), 0);
 	/* A refused request is not answered either. */
 	send_req(VHOST_USER_BACKEND_SHMEM_UNMAP, VHOST_USER_NEED_REPLY_MASK, &mm,
 		 sizeof(mm), NULL, 0);
-	cr_assert_eq(vhost_channel_serve_one(&ch, 1000), 0);
+	cr_assert_eq(vhost_channel_serve_one(&ch, 1000, NULL, 0), 0);
 	cr_assert_not(reply_pending());
 	no_fd_leaked();
 }
@@ -211,14 +211,14 @@ Test(channel, unknown_request_and_config_change)
 	uint8_t junk[32] = { 1 };
 
 	send_req(6, VHOST_USER_NEED_REPLY_MASK, junk, sizeof(junk), &memfd, 1);
-	cr_assert_eq(vhost_channel_serve_one(&ch, 1000), 0);
+	cr_assert_eq(vhost_channel_serve_one(&ch, 1000, NULL, 0), 0);
 	cr_assert_eq(vhost_msg_recv(sv[0], &r, VHOST_MSG_REPLY, 6, true, 1000), 0);
 	cr_assert_neq(r.p.u64, 0);
 	cr_assert_not(reply_pending());
 
 	send_req(VHOST_USER_BACKEND_CONFIG_CHANGE_MSG, VHOST_USER_NEED_REPLY_MASK,
 		 NULL, 0, NULL, 0);
-	cr_assert_eq(vhost_channel_serve_one(&ch, 1000), 0);
+	cr_assert_eq(vhost_channel_serve_one(&ch, 1000, NULL, 0), 0);
 	cr_assert_eq(vhost_msg_recv(sv[0], &r, VHOST_MSG_REPLY,
 				    VHOST_USER_BACKEND_CONFIG_CHANGE_MSG, true,
 				    1000), 0);
@@ -232,17 +232,17 @@ Test(channel, framing_errors_end_the_channel)
 	struct vhost_user_hdr h = { VHOST_USER_BACKEND_SHMEM_MAP, 1 | 8, 4096 };
 
 	cr_assert_eq(write(sv[0], &h, sizeof(h)), sizeof(h));
-	cr_assert_eq(vhost_channel_serve_one(&ch, 1000), -EMSGSIZE);
+	cr_assert_eq(vhost_channel_serve_one(&ch, 1000, NULL, 0), -EMSGSIZE);
 	cr_assert_not(reply_pending());
 	/* Half a header, then silence: the wait is bounded. */
 	cr_assert_eq(write(sv[0], &h, 5), 5);
-	cr_assert_eq(vhost_channel_serve_one(&ch, 100), -ETIMEDOUT);
+	cr_assert_eq(vhost_channel_serve_one(&ch, 100, NULL, 0), -ETIMEDOUT);
 	no_fd_leaked();
 }
 
 Test(channel, peer_closing_is_reported)
 {
 	shutdown(sv[0], SHUT_WR);
-	cr_assert_eq(vhost_channel_serve_one(&ch, 1000), -ECONNRESET);
+	cr_assert_eq(vhost_channel_serve_one(&ch, 1000, NULL, 0), -ECONNRESET);
 	no_fd_leaked();
 }

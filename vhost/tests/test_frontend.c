@@ -35,9 +35,13 @@ static pthread_mutex_t lost_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t lost_cond = PTHREAD_COND_INITIALIZER;
 static int lost_count;
 
-static void on_disconnect(void *opaque, struct vhost_fe *f)
+static char why[200];
+static char lost_why[200];
+
+static void on_disconnect(void *opaque, struct vhost_fe *f, const char *cause)
 {
 	pthread_mutex_lock(&lost_lock);
+	snprintf(lost_why, sizeof(lost_why), "%s", cause);
 	lost_count++;
 	pthread_cond_broadcast(&lost_cond);
 	pthread_mutex_unlock(&lost_lock);
@@ -136,7 +140,7 @@ static void connect_fe(void)
 	struct vhost_fe_config c = fe_cfg();
 
 	start_backend(NULL);
-	cr_assert_eq(vhost_fe_create(&c, &fe), 0);
+	cr_assert_eq(vhost_fe_create(&c, &fe, why, sizeof(why)), 0);
 	cr_assert_eq(vhost_fe_attach_region(fe, 0, region0), 0);
 }
 
@@ -169,8 +173,11 @@ Test(frontend, negotiation)
 	cr_assert_eq(sizes[0], 2 * MIB);
 	cr_assert_eq(sizes[3], 1 * MIB);
 	cr_assert_eq(sizes[1], 0);
-	cr_assert_eq(vhost_fe_set_features(fe, 1ull << VIRTIO_F_VERSION_1), 0);
-	cr_assert_eq(vhost_fe_set_features(fe, 1ull << 5), -EINVAL);
+	cr_assert_eq(vhost_fe_set_features(fe, 1ull << VIRTIO_F_VERSION_1, why,
+					   sizeof(why)), 0);
+	cr_assert_eq(vhost_fe_set_features(fe, 1ull << 5, why, sizeof(why)),
+		     -EINVAL);
+	cr_assert(strstr(why, "bits the back-end does not offer"), "%s", why);
 	/* Regions must be the ones announced, of the announced size. */
 	cr_assert_eq(vhost_fe_attach_region(fe, 0, region0), -EEXIST);
 	cr_assert_eq(vhost_fe_attach_region(fe, 3, region0), -EINVAL);
@@ -208,18 +215,21 @@ Test(frontend, config_space)
 	char buf[8];
 
 	connect_fe();
-	cr_assert_eq(vhost_fe_get_config(fe, 0, buf, 8), 0);
+	cr_assert_eq(vhost_fe_get_config(fe, 0, buf, 8, why, sizeof(why)), 0);
 	cr_assert_eq(memcmp(buf, "SHMEXMPL", 8), 0);
-	cr_assert_eq(vhost_fe_get_config(fe, 4, buf, 4), 0);
+	cr_assert_eq(vhost_fe_get_config(fe, 4, buf, 4, why, sizeof(why)), 0);
 	cr_assert_eq(memcmp(buf, "XMPL", 4), 0);
 	/* Out of range: the back-end answers with an empty payload. */
-	cr_assert_eq(vhost_fe_get_config(fe, 6, buf, 8), -EIO);
+	cr_assert_eq(vhost_fe_get_config(fe, 6, buf, 8, why, sizeof(why)), -EIO);
+	cr_assert_str_eq(why, "GET_CONFIG offset 6 len 8: the back-end refused");
 	cr_assert(vhost_fe_connected(fe));
 	/* The example's config space is read-only: SET_CONFIG is nacked. */
-	cr_assert_eq(vhost_fe_set_config(fe, 0, "x", 1), -EIO);
+	cr_assert_eq(vhost_fe_set_config(fe, 0, "x", 1, why, sizeof(why)), -EIO);
+	cr_assert(strstr(why, "SET_CONFIG: the back-end replied failure"), "%s",
+		  why);
 	cr_assert(vhost_fe_connected(fe));
 	/* STATUS is not asked for by default. */
-	cr_assert_eq(vhost_fe_set_status(fe, 1), -EOPNOTSUPP);
+	cr_assert_eq(vhost_fe_set_status(fe, 1, why, sizeof(why)), -EOPNOTSUPP);
 }
 
 Test(frontend, status_when_asked_for)
@@ -230,13 +240,13 @@ Test(frontend, status_when_asked_for)
 	c.protocol_features = VHOST_FE_PROTOCOL_FEATURES |
 			      (1ull << VHOST_USER_PROTOCOL_F_STATUS);
 	start_backend(NULL);
-	cr_assert_eq(vhost_fe_create(&c, &fe), 0);
+	cr_assert_eq(vhost_fe_create(&c, &fe, why, sizeof(why)), 0);
 	cr_assert(vhost_fe_has(fe, VHOST_USER_PROTOCOL_F_STATUS));
-	cr_assert_eq(vhost_fe_set_status(fe, 0xf), 0);
-	cr_assert_eq(vhost_fe_get_status(fe, &st), 0);
+	cr_assert_eq(vhost_fe_set_status(fe, 0xf, why, sizeof(why)), 0);
+	cr_assert_eq(vhost_fe_get_status(fe, &st, why, sizeof(why)), 0);
 	cr_assert_eq(st, 0xf);
-	cr_assert_eq(vhost_fe_reset(fe), 0);
-	cr_assert_eq(vhost_fe_get_status(fe, &st), 0);
+	cr_assert_eq(vhost_fe_reset(fe, why, sizeof(why)), 0);
+	cr_assert_eq(vhost_fe_get_status(fe, &st, why, sizeof(why)), 0);
 	cr_assert_eq(st, 0, "reset clears the status");
 }
 
@@ -251,7 +261,7 @@ Test(frontend, memory_table_is_readable_by_backend)
 	shmem_pattern_fill((uint8_t *)ram + 0x10000, 8192, 7);
 	r = (struct vhost_fe_mem_region){ .gpa = 0x100000000ull,
 		.size = 4 * MIB, .hva = ram, .fd = fd };
-	cr_assert_eq(vhost_fe_set_mem_table(fe, &r, 1), 0);
+	cr_assert_eq(vhost_fe_set_mem_table(fe, &r, 1, why, sizeof(why)), 0);
 	expect("ok", "%s", "memcheck 0x100010000 8192 7");
 	expect("err mismatch", "%s", "memcheck 0x100010000 8192 8");
 	expect("err not in guest memory", "%s", "memcheck 0x100400000 4096 7");
@@ -273,11 +283,11 @@ Test(frontend, more_than_eight_ram_regions_go_out_with_add_mem_reg)
 			.fd_offset = 0x10000 * i };
 		shmem_pattern_fill(ram + 0x10000 * i, 0x10000, i);
 	}
-	cr_assert_eq(vhost_fe_set_mem_table(fe, r, 12), 0);
+	cr_assert_eq(vhost_fe_set_mem_table(fe, r, 12, why, sizeof(why)), 0);
 	expect("ok", "%s", "memcheck 0xb000000 0x10000 11");
 	expect("ok", "%s", "memcheck 0x0 0x10000 0");
 	/* Replaced by a smaller table: the old regions are removed first. */
-	cr_assert_eq(vhost_fe_set_mem_table(fe, r + 2, 9), 0);
+	cr_assert_eq(vhost_fe_set_mem_table(fe, r + 2, 9, why, sizeof(why)), 0);
 	expect("err not in guest memory", "%s", "memcheck 0x0 0x1000 0");
 	expect("ok", "%s", "memcheck 0x2000000 0x10000 2");
 	munmap(ram, 12 * 0x10000);
@@ -348,7 +358,7 @@ Test(frontend, reset_drops_every_mapping)
 	expect("ok", "%s", "map 0 0 0x1000 1 rw");
 	expect("ok", "%s", "map 0 0x100000 0x10000 2 rw");
 	cr_assert_eq(shmem_count(region0), 2);
-	cr_assert_eq(vhost_fe_reset(fe), 0);
+	cr_assert_eq(vhost_fe_reset(fe, why, sizeof(why)), 0);
 	cr_assert_eq(shmem_count(region0), 0);
 	cr_assert_eq(ctl(ctl_fd, out, sizeof(out), "status"), 0);
 	cr_assert(strstr(out, "maps=0"), "%s", out);
@@ -368,17 +378,20 @@ Test(frontend, disconnect_is_reported_and_reconnect_works)
 	stop_backend();
 	cr_assert(wait_lost(1, 5), "no disconnect callback");
 	cr_assert_not(vhost_fe_connected(fe));
+	cr_assert_str_eq(lost_why, "the back-end closed the connection");
 	/* Mappings stay until the device is reset (spec). */
 	cr_assert_eq(shmem_count(region0), 1);
 	r = (struct vhost_fe_mem_region){ .size = MIB, .hva = ram, .fd = fd };
-	cr_assert_eq(vhost_fe_set_mem_table(fe, &r, 1), -ENOTCONN);
+	cr_assert_eq(vhost_fe_set_mem_table(fe, &r, 1, why, sizeof(why)),
+		     -ENOTCONN);
+	cr_assert_str_eq(why, "SET_MEM_TABLE: the back-end is not connected");
 
 	start_backend(NULL);
-	cr_assert_eq(vhost_fe_reconnect(fe), 0);
+	cr_assert_eq(vhost_fe_reconnect(fe, why, sizeof(why)), 0);
 	cr_assert(vhost_fe_connected(fe));
 	expect("ok", "%s", "map 0 0x10000 0x1000 3 rw");
 	cr_assert_eq(shmem_count(region0), 2);
-	cr_assert_eq(vhost_fe_reset(fe), 0);
+	cr_assert_eq(vhost_fe_reset(fe, why, sizeof(why)), 0);
 	cr_assert_eq(shmem_count(region0), 0);
 	cr_assert_eq(lost_count, 1);
 	munmap(ram, MIB);
@@ -391,7 +404,9 @@ Test(frontend, shmem_config_with_300_regions_is_refused)
 	size_t fds = fd_count();
 
 	start_backend("--bad-shmem-config");
-	cr_assert_eq(vhost_fe_create(&c, &fe), -EPROTO);
+	cr_assert_eq(vhost_fe_create(&c, &fe, why, sizeof(why)), -EPROTO);
+	cr_assert(strstr(why, "GET_SHMEM_CONFIG refused (nregions 300): more than 256 regions"),
+		  "%s", why);
 	cr_assert_null(fe);
 	cr_assert_eq(fd_count(), fds + 1 /* control socket */);
 }
@@ -413,15 +428,17 @@ Test(frontend, vring_round_trip_through_backend_library)
 	connect_fe();
 	r = (struct vhost_fe_mem_region){ .gpa = 0, .size = MIB, .hva = ram,
 					  .fd = fd };
-	cr_assert_eq(vhost_fe_set_features(fe, 1ull << VIRTIO_F_VERSION_1), 0);
-	cr_assert_eq(vhost_fe_set_mem_table(fe, &r, 1), 0);
+	cr_assert_eq(vhost_fe_set_features(fe, 1ull << VIRTIO_F_VERSION_1, why,
+					   sizeof(why)), 0);
+	cr_assert_eq(vhost_fe_set_mem_table(fe, &r, 1, why, sizeof(why)), 0);
 	tvq_init(&q, ram, 0x1000, 16);
 	v = (struct vhost_fe_vring){ .num = 16, .desc_gpa = q.desc_gpa,
 		.avail_gpa = q.avail_gpa, .used_gpa = q.used_gpa,
 		.kick_fd = kick, .call_fd = call };
-	cr_assert_eq(vhost_fe_vring_start(fe, 0, &v), 0);
+	cr_assert_eq(vhost_fe_vring_start(fe, 0, &v, why, sizeof(why)), 0);
 	/* Queue index beyond what the back-end has: refused, still alive. */
-	cr_assert_eq(vhost_fe_vring_start(fe, 5, &v), -EIO);
+	cr_assert_eq(vhost_fe_vring_start(fe, 5, &v, why, sizeof(why)), -EIO);
+	cr_assert(strstr(why, ": the back-end replied failure"), "%s", why);
 	memcpy(ram + 0x20000, "echo through the example queue", 31);
 	cr_assert_eq(tvq_add(&q, gpa, lens, wr, 2), 0);
 	cr_assert_eq(write(kick, &one, 8), 8);
@@ -432,7 +449,7 @@ Test(frontend, vring_round_trip_through_backend_library)
 	{
 		uint32_t last = 0;
 
-		cr_assert_eq(vhost_fe_vring_stop(fe, 0, &last), 0);
+		cr_assert_eq(vhost_fe_vring_stop(fe, 0, &last, why, sizeof(why)), 0);
 		cr_assert_eq(last, 1);
 	}
 	close(kick);

@@ -107,6 +107,8 @@ static void quiet(void *o, enum vhost_log_level l, const char *msg)
 {
 }
 
+static char why[200];
+
 static int negotiate(enum lie lie, uint64_t sizes[256])
 {
 	char *dir = make_tmpdir(), path[256];
@@ -122,7 +124,8 @@ static int negotiate(enum lie lie, uint64_t sizes[256])
 	mk.lfd = vhost_be_listen(path);
 	cr_assert(mk.lfd >= 0);
 	pthread_create(&th, NULL, mock_main, &mk);
-	ret = vhost_fe_create(&c, &fe);
+	why[0] = '\0';
+	ret = vhost_fe_create(&c, &fe, why, sizeof(why));
 	if (!ret) {
 		cr_assert_eq(vhost_fe_shmem_config(fe, sizes), 1);
 		vhost_fe_destroy(fe);
@@ -145,26 +148,34 @@ Test(negotiation, honest_backend)
 	cr_assert_eq(sizes[0], 1 << 20);
 }
 
-Test(negotiation, bad_shmem_config_replies_are_refused)
+/* Each lie is refused with its errno and a reason that names it. */
+static void refused(enum lie lie, int err, const char *reason)
 {
 	uint64_t sizes[256];
 
-	cr_assert_eq(negotiate(WRONG_CODE, sizes), -EPROTO);
-	cr_assert_eq(negotiate(SHORT, sizes), -EPROTO);
-	cr_assert_eq(negotiate(LONG, sizes), -EPROTO);
-	cr_assert_eq(negotiate(NREG_300, sizes), -EPROTO);
-	cr_assert_eq(negotiate(NREG_MISMATCH, sizes), -EPROTO);
-	cr_assert_eq(negotiate(UNALIGNED, sizes), -EPROTO);
-	cr_assert_eq(negotiate(HUGE, sizes), -EPROTO);
-	cr_assert_eq(negotiate(SILENT, sizes), -ETIMEDOUT);
+	cr_assert_eq(negotiate(lie, sizes), err, "lie %d", lie);
+	cr_assert(strstr(why, reason), "lie %d: reason '%s' lacks '%s'", lie,
+		  why, reason);
+}
+
+Test(negotiation, bad_shmem_config_replies_are_refused)
+{
+	refused(WRONG_CODE, -EPROTO, "GET_SHMEM_CONFIG: malformed reply");
+	refused(SHORT, -EPROTO, "GET_SHMEM_CONFIG: malformed reply");
+	refused(LONG, -EPROTO, "GET_SHMEM_CONFIG: malformed reply");
+	refused(NREG_300, -EPROTO,
+		"GET_SHMEM_CONFIG refused (nregions 300): more than 256 regions");
+	refused(NREG_MISMATCH, -EPROTO, "sizes are non-zero");
+	refused(UNALIGNED, -EPROTO, "is not a multiple of the page size");
+	refused(HUGE, -EPROTO, "is larger than 1 TiB");
+	refused(SILENT, -ETIMEDOUT, "GET_SHMEM_CONFIG: Connection timed out");
 }
 
 Test(negotiation, other_refusals)
 {
-	uint64_t sizes[256];
-
-	cr_assert_eq(negotiate(NO_VERSION_1, sizes), -EPROTO);
-	cr_assert_eq(negotiate(OWNER_NACK, sizes), -EIO);
+	refused(NO_VERSION_1, -EPROTO,
+		"the back-end does not offer VIRTIO_F_VERSION_1");
+	refused(OWNER_NACK, -EIO, "SET_OWNER: the back-end replied failure");
 }
 
 Test(negotiation, nobody_listening_times_out)
@@ -173,21 +184,24 @@ Test(negotiation, nobody_listening_times_out)
 				     .connect_timeout_ms = 100, .log = quiet };
 	struct vhost_fe *fe = NULL;
 
-	cr_assert_eq(vhost_fe_create(&c, &fe), -ETIMEDOUT);
+	cr_assert_eq(vhost_fe_create(&c, &fe, why, sizeof(why)), -ETIMEDOUT);
 	cr_assert_null(fe);
+	cr_assert(strstr(why, "cannot connect to /nonexistent/vhost.sock"),
+		  "%s", why);
 }
 
 Test(negotiation, check_shmem_config_rules)
 {
 	struct vhost_user_shmem_config c = { 0 };
-	const char *why;
+	char w[200] = "";
 
-	cr_assert_eq(vhost_fe_check_shmem_config(&c, &why), 0);
+	cr_assert_eq(vhost_fe_check_shmem_config(&c, w, sizeof(w)), 0);
 	c.nregions = 2;
 	c.memory_sizes[0] = 4096;
 	c.memory_sizes[255] = 8192;
-	cr_assert_eq(vhost_fe_check_shmem_config(&c, &why), 0, "gaps allowed");
+	cr_assert_eq(vhost_fe_check_shmem_config(&c, w, sizeof(w)), 0,
+		     "gaps allowed");
 	c.memory_sizes[7] = 4096;
-	cr_assert_eq(vhost_fe_check_shmem_config(&c, &why), -EPROTO);
-	cr_assert(why);
+	cr_assert_eq(vhost_fe_check_shmem_config(&c, w, sizeof(w)), -EPROTO);
+	cr_assert(strstr(w, "(nregions 2): 3 sizes are non-zero"), "%s", w);
 }

@@ -110,7 +110,7 @@ Test(virtiofsd, fuse_init_through_the_request_queue)
 
 	start_virtiofsd(sock);
 	cr_assert(ramfd >= 0);
-	cr_assert_eq(vhost_fe_create(&cfg, &fe), 0, "negotiation failed");
+	cr_assert_eq(vhost_fe_create(&cfg, &fe, NULL, 0), 0, "negotiation failed");
 	cr_assert(vhost_fe_device_features(fe) & (1ull << VIRTIO_F_VERSION_1));
 	cr_assert(vhost_fe_has(fe, VHOST_USER_PROTOCOL_F_REPLY_ACK));
 	cr_assert(vhost_fe_has(fe, VHOST_USER_PROTOCOL_F_BACKEND_REQ));
@@ -119,10 +119,10 @@ Test(virtiofsd, fuse_init_through_the_request_queue)
 	cr_assert_not(vhost_fe_has(fe, VHOST_USER_PROTOCOL_F_SHMEM));
 	cr_assert_eq(vhost_fe_shmem_config(fe, sizes), -EOPNOTSUPP);
 
-	cr_assert_eq(vhost_fe_set_features(fe, 1ull << VIRTIO_F_VERSION_1), 0);
+	cr_assert_eq(vhost_fe_set_features(fe, 1ull << VIRTIO_F_VERSION_1, NULL, 0), 0);
 	mr = (struct vhost_fe_mem_region){ .gpa = 0, .size = RAM_SIZE,
 					   .hva = ram, .fd = ramfd };
-	cr_assert_eq(vhost_fe_set_mem_table(fe, &mr, 1), 0);
+	cr_assert_eq(vhost_fe_set_mem_table(fe, &mr, 1, NULL, 0), 0);
 	/* Queue 0: high priority, queue 1: the first request queue. */
 	for (unsigned int i = 0; i < 2; i++) {
 		kick[i] = eventfd(0, EFD_CLOEXEC);
@@ -132,7 +132,7 @@ Test(virtiofsd, fuse_init_through_the_request_queue)
 			.desc_gpa = q[i].desc_gpa, .avail_gpa = q[i].avail_gpa,
 			.used_gpa = q[i].used_gpa, .kick_fd = kick[i],
 			.call_fd = call[i] };
-		cr_assert_eq(vhost_fe_vring_start(fe, i, &v), 0, "vring %u", i);
+		cr_assert_eq(vhost_fe_vring_start(fe, i, &v, NULL, 0), 0, "vring %u", i);
 	}
 
 	{
@@ -164,7 +164,7 @@ Test(virtiofsd, fuse_init_through_the_request_queue)
 	for (unsigned int i = 0; i < 2; i++) {
 		uint32_t last = 99;
 
-		cr_assert_eq(vhost_fe_vring_stop(fe, i, &last), 0);
+		cr_assert_eq(vhost_fe_vring_stop(fe, i, &last, NULL, 0), 0);
 		cr_assert_eq(last, i == 1 ? 1 : 0);
 		close(kick[i]);
 		close(call[i]);
@@ -172,7 +172,7 @@ Test(virtiofsd, fuse_init_through_the_request_queue)
 	cr_assert(vhost_fe_connected(fe));
 	/* virtiofsd lacks RESET_DEVICE: the reset goes out as RESET_OWNER. */
 	cr_assert_not(vhost_fe_has(fe, VHOST_USER_PROTOCOL_F_RESET_DEVICE));
-	cr_assert_eq(vhost_fe_reset(fe), 0);
+	cr_assert_eq(vhost_fe_reset(fe, NULL, 0), 0);
 	cr_assert(vhost_fe_connected(fe));
 	munmap(ram, RAM_SIZE);
 	close(ramfd);

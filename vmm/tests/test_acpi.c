@@ -12,8 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "acpi.h"
-#include "layout.h"
+#include "boot/acpi.h"
+#include "base/layout.h"
 
 #define GPA	ACPI_TABLES_ADDR
 

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "bus.h"
+#include "devices/bus.h"
 
 struct dev {
 	uint64_t last_off;

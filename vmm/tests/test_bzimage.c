@@ -11,8 +11,8 @@
 
 #include <asm/bootparam.h>
 
-#include "bzimage.h"
-#include "layout.h"
+#include "boot/bzimage.h"
+#include "base/layout.h"
 
 #define SETUP_SECTS	4
 #define IMG_SIZE	(64 * 1024)

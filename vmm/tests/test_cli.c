@@ -5,6 +5,7 @@
  * parser's accepted forms.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,9 +213,9 @@ Test(cli, parser_accepts_sizes_and_both_option_forms)
 	cr_assert_eq(v, 2ULL << 30);
 	cr_assert_eq(parse_size("4096", &v), 0);
 	cr_assert_eq(v, 4096);
-	cr_assert_eq(parse_size("1MB", &v), -1);
-	cr_assert_eq(parse_size(" 1M", &v), -1);
-	cr_assert_eq(parse_size("17179869184G", &v), -1, "overflow");
+	cr_assert_eq(parse_size("1MB", &v), -EINVAL);
+	cr_assert_eq(parse_size(" 1M", &v), -EINVAL);
+	cr_assert_eq(parse_size("17179869184G", &v), -EINVAL, "overflow");
 }
 
 Test(cli, numbers_are_decimal_or_0x_hex)
@@ -227,13 +228,13 @@ Test(cli, numbers_are_decimal_or_0x_hex)
 	cr_assert_eq(v, 2ULL << 20);
 	cr_assert_eq(parse_size("010", &v), 0);
 	cr_assert_eq(v, 10, "a leading zero is not octal");
-	cr_assert_eq(parse_size("0x", &v), -1);
-	cr_assert_eq(parse_size("-1", &v), -1);
-	cr_assert_eq(parse_size("99999999999999999999", &v), -1);
+	cr_assert_eq(parse_size("0x", &v), -EINVAL);
+	cr_assert_eq(parse_size("-1", &v), -EINVAL);
+	cr_assert_eq(parse_size("99999999999999999999", &v), -EINVAL);
 	cr_assert_eq(parse_uint("64", 64, &v), 0);
 	cr_assert_eq(v, 64);
-	cr_assert_eq(parse_uint("65", 64, &v), -1);
-	cr_assert_eq(parse_uint("1k", 1 << 20, &v), -1, "no suffix on plain numbers");
+	cr_assert_eq(parse_uint("65", 64, &v), -EINVAL);
+	cr_assert_eq(parse_uint("1k", 1 << 20, &v), -EINVAL, "no suffix on plain numbers");
 }
 
 Test(cli, defaults)

@@ -6,7 +6,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 
-#include "cmdline.h"
+#include "boot/cmdline.h"
 
 static void assert_built(const char *user, const char *want)
 {

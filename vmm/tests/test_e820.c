@@ -3,8 +3,8 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 
-#include "e820.h"
-#include "layout.h"
+#include "boot/e820.h"
+#include "base/layout.h"
 
 static uint64_t total_ram(const struct e820_entry *m, int n)
 {

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "memory.h"
+#include "core/memory.h"
 
 /* The VmFlags line of /proc/self/smaps for the mapping that holds @p. */
 #define LINE_MAX_LEN 512

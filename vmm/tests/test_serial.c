@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "serial.h"
+#include "devices/serial.h"
 
 static struct serial s;
 static int pipefd[2];

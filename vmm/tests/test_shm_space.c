@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "shm_space.h"
+#include "common/x86.h"
+
+#include "core/shm_space.h"
 
 #define G (1ULL << 30)
 #define M (1ULL << 20)
@@ -61,11 +63,26 @@ Test(shm_space, refuses_bad_sizes)
 	cr_assert_eq(shm_space_alloc(&s, (1ULL << 63) + 4096, &gpa), -ENOSPC);
 }
 
+static unsigned int phys_bits(uint32_t eax)
+{
+	struct {
+		struct kvm_cpuid2 c;
+		struct kvm_cpuid_entry2 e[2];
+	} b = {
+		.c.nent = 2,
+		.e = { { .function = 1 },
+		       { .function = 0x80000008, .eax = eax } },
+	};
+
+	return x86_cpuid_phys_bits(&b.c);
+}
+
 Test(shm_space, phys_bits_from_cpuid_clamped)
 {
-	cr_assert_eq(shm_space_phys_bits(0x3028), 40);
-	cr_assert_eq(shm_space_phys_bits(0), 36);
-	cr_assert_eq(shm_space_phys_bits(0xff), 52);
+	cr_assert_eq(phys_bits(0x3028), 40);
+	cr_assert_eq(phys_bits(0), 36);
+	cr_assert_eq(phys_bits(0xff), 52);
+	cr_assert_eq(x86_cpuid_phys_bits(NULL), 36, "no CPUID: the minimum");
 }
 
 Test(shm_space, lookup_finds_only_addresses_inside_a_region)

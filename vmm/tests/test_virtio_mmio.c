@@ -7,7 +7,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 
-#include "virtio_mmio.h"
+#include "devices/virtio_mmio.h"
 
 struct fake_dev {
 	int driver_ok_calls;

@@ -14,8 +14,14 @@
  * thread; requests on the main socket are serialised by an internal lock,
  * and each blocks until the back-end answers (at most reply_timeout_ms).
  *
- * Errors are negative errno values; a back-end's bad reply is an error
- * return and a log line, never an abort.
+ * Errors: every call that can fail returns a negative errno and words one
+ * line into the caller's reason buffer (char *why, size_t whylen; NULL is
+ * allowed), e.g. "SET_VRING_ADDR: the back-end replied failure 1". The
+ * front-end does not log what it returns: the caller reports it once. It
+ * logs only what no caller sees: the negotiated features (info), the
+ * back-end channel's refusals (at most ten a second) and, with no
+ * disconnected callback, the end of the connection. A back-end's bad reply
+ * is an error return, never an abort.
  */
 #ifndef VHOST_FRONTEND_H
 #define VHOST_FRONTEND_H
@@ -48,8 +54,13 @@ struct shmem_region;
 #define VHOST_FE_MAX_MEM_REGIONS	32
 
 struct vhost_fe_ops {
-	/* The back-end hung up or broke the protocol. Once per connection. */
-	void (*disconnected)(void *opaque, struct vhost_fe *fe);
+	/*
+	 * The back-end hung up or broke the protocol: once per connection,
+	 * with why ("the back-end closed the connection", "GET_CONFIG:
+	 * Connection timed out", ...).
+	 */
+	void (*disconnected)(void *opaque, struct vhost_fe *fe,
+			     const char *why);
 	/* CONFIG_CHANGE_MSG: the device config space changed. */
 	void (*config_changed)(void *opaque, struct vhost_fe *fe);
 };
@@ -92,7 +103,8 @@ struct vhost_fe_vring {
  * GET_QUEUE_NUM (MQ), GET_MAX_MEM_SLOTS (CONFIGURE_MEM_SLOTS),
  * SET_BACKEND_REQ_FD (BACKEND_REQ), SET_OWNER, GET_SHMEM_CONFIG (SHMEM).
  */
-int vhost_fe_create(const struct vhost_fe_config *cfg, struct vhost_fe **out);
+int vhost_fe_create(const struct vhost_fe_config *cfg, struct vhost_fe **out,
+		    char *why, size_t whylen);
 /* Stop the thread and close the connection. Regions stay the owner's. */
 void vhost_fe_destroy(struct vhost_fe *fe);
 
@@ -102,7 +114,7 @@ void vhost_fe_destroy(struct vhost_fe *fe);
  * vhost_fe_reset(). Features, memory table and vrings must be sent again.
  * -EPROTO if the new GET_SHMEM_CONFIG differs while regions are attached.
  */
-int vhost_fe_reconnect(struct vhost_fe *fe);
+int vhost_fe_reconnect(struct vhost_fe *fe, char *why, size_t whylen);
 bool vhost_fe_connected(struct vhost_fe *fe);
 
 /* Virtio features the back-end offers (bit 30 removed). */
@@ -125,10 +137,10 @@ int vhost_fe_shmem_config(const struct vhost_fe *fe,
 /*
  * Check a GET_SHMEM_CONFIG payload: nregions <= 256, nregions equal to the
  * non-zero entries, every size a page multiple and <= 1 TiB. 0 or -EPROTO
- * with *why set to a static explanation.
+ * with the rule worded into @why.
  */
 int vhost_fe_check_shmem_config(const struct vhost_user_shmem_config *c,
-				const char **why);
+				char *why, size_t whylen);
 
 /*
  * Serve back-end mappings for @shmid in @r (created by the owner). The
@@ -144,7 +156,8 @@ struct shmem_region *vhost_fe_detach_region(struct vhost_fe *fe,
 					    uint8_t shmid);
 
 /* SET_FEATURES with the driver's features (bit 30 added when in use). */
-int vhost_fe_set_features(struct vhost_fe *fe, uint64_t features);
+int vhost_fe_set_features(struct vhost_fe *fe, uint64_t features,
+			  char *why, size_t whylen);
 /*
  * Send the guest memory table: SET_MEM_TABLE for up to 8 regions, else
  * ADD_MEM_REG per region when CONFIGURE_MEM_SLOTS is in use. The table is
@@ -152,25 +165,29 @@ int vhost_fe_set_features(struct vhost_fe *fe, uint64_t features);
  */
 int vhost_fe_set_mem_table(struct vhost_fe *fe,
 			   const struct vhost_fe_mem_region *regions,
-			   unsigned int n);
+			   unsigned int n, char *why, size_t whylen);
 /*
  * SET_VRING_NUM, SET_VRING_BASE, SET_VRING_ADDR (guest addresses translated
  * through the memory table), SET_VRING_CALL, SET_VRING_KICK, then
  * SET_VRING_ENABLE 1 when protocol features are in use.
  */
 int vhost_fe_vring_start(struct vhost_fe *fe, unsigned int idx,
-			 const struct vhost_fe_vring *v);
+			 const struct vhost_fe_vring *v, char *why,
+			 size_t whylen);
 /* SET_VRING_ENABLE 0 (if in use) and GET_VRING_BASE. */
 int vhost_fe_vring_stop(struct vhost_fe *fe, unsigned int idx,
-			uint32_t *last_avail);
+			uint32_t *last_avail, char *why, size_t whylen);
 /* GET_CONFIG / SET_CONFIG; -EOPNOTSUPP without CONFIG. len <= 256. */
 int vhost_fe_get_config(struct vhost_fe *fe, uint32_t offset, void *buf,
-			uint32_t len);
+			uint32_t len, char *why, size_t whylen);
 int vhost_fe_set_config(struct vhost_fe *fe, uint32_t offset,
-			const void *buf, uint32_t len);
+			const void *buf, uint32_t len, char *why,
+			size_t whylen);
 /* SET_STATUS / GET_STATUS; -EOPNOTSUPP without STATUS. */
-int vhost_fe_set_status(struct vhost_fe *fe, uint8_t status);
-int vhost_fe_get_status(struct vhost_fe *fe, uint8_t *status);
+int vhost_fe_set_status(struct vhost_fe *fe, uint8_t status, char *why,
+			size_t whylen);
+int vhost_fe_get_status(struct vhost_fe *fe, uint8_t *status, char *why,
+			size_t whylen);
 
 /*
  * Device reset: RESET_DEVICE (RESET_OWNER for back-ends without
@@ -178,7 +195,7 @@ int vhost_fe_get_status(struct vhost_fe *fe, uint8_t *status);
  * (shmem_reset). Mappings are dropped even when the back-end is gone;
  * the return value reports the message only.
  */
-int vhost_fe_reset(struct vhost_fe *fe);
+int vhost_fe_reset(struct vhost_fe *fe, char *why, size_t whylen);
 
 /* Back-end channel counters, for logs and tests. */
 struct vhost_fe_stats {
