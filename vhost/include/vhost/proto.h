@@ -178,8 +178,49 @@ _Static_assert(sizeof(struct vhost_user_mmap) == 40, "mmap");
 #define VHOST_USER_MAX_PAYLOAD	sizeof(struct vhost_user_shmem_config)
 
 /* A short name for log lines ("SET_MEM_TABLE"), or "UNKNOWN". */
-const char *vhost_user_request_name(uint32_t request);
-const char *vhost_user_backend_request_name(uint32_t request);
+static inline const char *vhost_user_request_name(uint32_t request)
+{
+	switch (request) {
+	case VHOST_USER_GET_FEATURES: return "GET_FEATURES";
+	case VHOST_USER_SET_FEATURES: return "SET_FEATURES";
+	case VHOST_USER_SET_OWNER: return "SET_OWNER";
+	case VHOST_USER_RESET_OWNER: return "RESET_OWNER";
+	case VHOST_USER_SET_MEM_TABLE: return "SET_MEM_TABLE";
+	case VHOST_USER_SET_VRING_NUM: return "SET_VRING_NUM";
+	case VHOST_USER_SET_VRING_ADDR: return "SET_VRING_ADDR";
+	case VHOST_USER_SET_VRING_BASE: return "SET_VRING_BASE";
+	case VHOST_USER_GET_VRING_BASE: return "GET_VRING_BASE";
+	case VHOST_USER_SET_VRING_KICK: return "SET_VRING_KICK";
+	case VHOST_USER_SET_VRING_CALL: return "SET_VRING_CALL";
+	case VHOST_USER_SET_VRING_ERR: return "SET_VRING_ERR";
+	case VHOST_USER_GET_PROTOCOL_FEATURES: return "GET_PROTOCOL_FEATURES";
+	case VHOST_USER_SET_PROTOCOL_FEATURES: return "SET_PROTOCOL_FEATURES";
+	case VHOST_USER_GET_QUEUE_NUM: return "GET_QUEUE_NUM";
+	case VHOST_USER_SET_VRING_ENABLE: return "SET_VRING_ENABLE";
+	case VHOST_USER_SET_BACKEND_REQ_FD: return "SET_BACKEND_REQ_FD";
+	case VHOST_USER_GET_CONFIG: return "GET_CONFIG";
+	case VHOST_USER_SET_CONFIG: return "SET_CONFIG";
+	case VHOST_USER_RESET_DEVICE: return "RESET_DEVICE";
+	case VHOST_USER_GET_MAX_MEM_SLOTS: return "GET_MAX_MEM_SLOTS";
+	case VHOST_USER_ADD_MEM_REG: return "ADD_MEM_REG";
+	case VHOST_USER_REM_MEM_REG: return "REM_MEM_REG";
+	case VHOST_USER_SET_STATUS: return "SET_STATUS";
+	case VHOST_USER_GET_STATUS: return "GET_STATUS";
+	case VHOST_USER_GET_SHMEM_CONFIG: return "GET_SHMEM_CONFIG";
+	default: return "UNKNOWN";
+	}
+}
+
+static inline const char *
+vhost_user_backend_request_name(uint32_t request)
+{
+	switch (request) {
+	case VHOST_USER_BACKEND_CONFIG_CHANGE_MSG: return "CONFIG_CHANGE_MSG";
+	case VHOST_USER_BACKEND_SHMEM_MAP: return "SHMEM_MAP";
+	case VHOST_USER_BACKEND_SHMEM_UNMAP: return "SHMEM_UNMAP";
+	default: return "UNKNOWN";
+	}
+}
 
 #ifdef __cplusplus
 }
