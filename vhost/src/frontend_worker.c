@@ -45,6 +45,20 @@ static void worker_report_lost(struct vhost_fe *fe, const char *why)
 		vlog_warn(&fe->log, "back-end disconnected: %s", cause);
 }
 
+/*
+ * A back-end that exits closes both of its sockets at once, but this
+ * thread may see the channel's end first: wait a moment for the main
+ * socket's, so that the cause named is the same either way.
+ */
+static const char *channel_end_cause(struct vhost_fe *fe, const char *why)
+{
+	struct pollfd p = { .fd = fe->sock, .events = POLLRDHUP };
+
+	if (poll(&p, 1, 100) == 1 && (p.revents & (POLLRDHUP | POLLHUP)))
+		return "the back-end closed the connection";
+	return why;
+}
+
 static void *worker_main(void *arg)
 {
 	struct vhost_fe *fe = arg;
@@ -66,9 +80,15 @@ static void *worker_main(void *arg)
 			worker_report_lost(fe, "the back-end closed the connection");
 			return NULL;
 		}
-		if (p[2].revents &&
-		    vhost_channel_serve_one(&fe->chan, FE_CHANNEL_MSG_TIMEOUT_MS,
-					    why, sizeof(why))) {
+		if (!p[2].revents)
+			continue;
+		n = vhost_channel_serve_one(&fe->chan, FE_CHANNEL_MSG_TIMEOUT_MS,
+					    why, sizeof(why));
+		if (n == -ECONNRESET) {
+			worker_report_lost(fe, channel_end_cause(fe, why));
+			return NULL;
+		}
+		if (n) {
 			worker_report_lost(fe, why);
 			return NULL;
 		}
