@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 build=${BUILD_DIR:-build-fuzz}
-CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVMM_WERROR=ON \
       -DVMM_FUZZ=ON -DVMM_TESTS=OFF -DVMM_GUEST_TESTS=OFF -DVMM_BENCH=OFF
 cmake --build "$build" -j"$(nproc)"
 mapfile -t targets < <(find "$build" -type f -executable -name 'fuzz_*' | sort)

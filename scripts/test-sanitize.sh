@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build-asan}
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DVMM_SANITIZE=ON \
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DVMM_SANITIZE=ON -DVMM_WERROR=ON \
       -DVMM_GUEST_TESTS=OFF -DVMM_BENCH=OFF
 cmake --build "$build" -j"$(nproc)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVMM_WERROR=ON
 cmake --build "$build" -j"$(nproc)"
 # A test that fails is run once more, and fails the suite only if it fails
 # again: without hardware virtualization the guest tests run under KVM that

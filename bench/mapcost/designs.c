@@ -253,7 +253,7 @@ int memslot_probe_limit(struct memslot *m, const struct host *h,
 {
 	uint64_t slot = SLOT_LIVE0 + m->live;
 	const char *step;
-	void *hva;
+	void *hva = NULL;
 	int ret;
 
 	ret = memslot_add(m, h->file[0], (uint32_t)slot,
@@ -276,7 +276,7 @@ int memslot_iter(struct memslot *m, const struct host *h, unsigned int i,
 		 uint64_t t[4])
 {
 	const char *step;
-	void *hva;
+	void *hva = NULL;
 	int ret, ret2;
 
 	t[0] = now_ns();

@@ -255,7 +255,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 	}
 	shutdown(sv[0], SHUT_WR);
-	while (!vhost_channel_serve_one(&ch, 100))
+	while (!vhost_channel_serve_one(&ch, 100, NULL, 0))
 		;
 	close(sv[0]);
 	close(sv[1]);

@@ -65,15 +65,17 @@ Test(shm_space, refuses_bad_sizes)
 
 static unsigned int phys_bits(uint32_t eax)
 {
-	struct {
+	union {
 		struct kvm_cpuid2 c;
-		struct kvm_cpuid_entry2 e[2];
-	} b = {
-		.c.nent = 2,
-		.e = { { .function = 1 },
-		       { .function = 0x80000008, .eax = eax } },
-	};
+		uint8_t bytes[sizeof(struct kvm_cpuid2) +
+			      2 * sizeof(struct kvm_cpuid_entry2)];
+	} b;
 
+	memset(&b, 0, sizeof(b));
+	b.c.nent = 2;
+	b.c.entries[0].function = 1;
+	b.c.entries[1].function = 0x80000008;
+	b.c.entries[1].eax = eax;
 	return x86_cpuid_phys_bits(&b.c);
 }
 
