@@ -21,6 +21,8 @@
 
 #include <shmem/shmem.h>
 
+#include "common/clock.h"
+
 #include "mapcost.h"
 
 static int ours_slot_add(void *hv, uint64_t gpa, void *hva, uint64_t size,
@@ -111,17 +113,17 @@ int ours_iter(struct ours *o, const struct host *h, unsigned int i,
 	char why[SHMEM_WHY_MAX];
 	int ret, ret2;
 
-	t[0] = now_ns();
+	t[0] = clock_now_ns();
 	ret = shmem_map(o->region, &q, why, sizeof(why));
-	t[1] = now_ns();
+	t[1] = clock_now_ns();
 	if (ret) {
 		fprintf(stderr, "bench-mapcost: ours: shmem_map: %s\n", why);
 		return ret;
 	}
 	ret = vm_touch(&o->vm, file_byte[i & 1]);
-	t[2] = now_ns();
+	t[2] = clock_now_ns();
 	ret2 = shmem_unmap(o->region, 0, o->size, why, sizeof(why));
-	t[3] = now_ns();
+	t[3] = clock_now_ns();
 	if (ret2)
 		fprintf(stderr, "bench-mapcost: ours: shmem_unmap: %s\n", why);
 	return ret ? ret : ret2;
@@ -137,20 +139,20 @@ int floor_iter(struct ours *o, const struct host *h, unsigned int i,
 	void *hva = shmem_region_hva(o->region), *p;
 	int ret, ret2 = 0;
 
-	t[0] = now_ns();
+	t[0] = clock_now_ns();
 	p = mmap(hva, o->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
 		 h->file[i & 1], 0);
-	t[1] = now_ns();
+	t[1] = clock_now_ns();
 	if (p == MAP_FAILED) {
 		ret = -errno;
 		fprintf(stderr, "bench-mapcost: floor: mmap: %s\n", strerror(-ret));
 		return ret;
 	}
 	ret = vm_touch(&o->vm, file_byte[i & 1]);
-	t[2] = now_ns();
+	t[2] = clock_now_ns();
 	p = mmap(hva, o->size, PROT_NONE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-	t[3] = now_ns();
+	t[3] = clock_now_ns();
 	if (p == MAP_FAILED) {
 		ret2 = -errno;
 		fprintf(stderr, "bench-mapcost: floor: mmap PROT_NONE: %s\n",
@@ -279,17 +281,17 @@ int memslot_iter(struct memslot *m, const struct host *h, unsigned int i,
 	void *hva = NULL;
 	int ret, ret2;
 
-	t[0] = now_ns();
+	t[0] = clock_now_ns();
 	ret = memslot_add(m, h->file[i & 1], SLOT_TEST, TEST_GPA, &hva, &step);
-	t[1] = now_ns();
+	t[1] = clock_now_ns();
 	if (ret) {
 		fprintf(stderr, "bench-mapcost: memslot: %s: %s\n", step, strerror(-ret));
 		return ret;
 	}
 	ret = vm_touch(&m->vm, file_byte[i & 1]);
-	t[2] = now_ns();
+	t[2] = clock_now_ns();
 	ret2 = memslot_del(m, SLOT_TEST, hva);
-	t[3] = now_ns();
+	t[3] = clock_now_ns();
 	if (ret2)
 		fprintf(stderr, "bench-mapcost: memslot: unmap: %s\n", strerror(-ret2));
 	return ret ? ret : ret2;

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/x86.h"
+
 #include "mapcost.h"
 
 /* Guest RAM layout (guest physical = guest virtual, identity mapped). */
@@ -27,18 +29,6 @@
 #define CODE_ADDR	0x8000ULL
 #define TEST_PORT	0x3f0
 
-#define PTE_P		(1ULL << 0)
-#define PTE_RW		(1ULL << 1)
-#define PTE_PS		(1ULL << 7)
-#define CR0_PE		(1ULL << 0)
-#define CR0_MP		(1ULL << 1)
-#define CR0_ET		(1ULL << 4)
-#define CR0_NE		(1ULL << 5)
-#define CR0_WP		(1ULL << 16)
-#define CR0_PG		(1ULL << 31)
-#define CR4_PAE		(1ULL << 5)
-#define EFER_LME	(1ULL << 8)
-#define EFER_LMA	(1ULL << 10)
 
 /* Fill bytes of the two files; iteration i maps file i % 2. */
 const uint8_t file_byte[2] = { 0xa1, 0xb2 };
@@ -58,57 +48,7 @@ static const uint8_t guest_code[] = {
 	0xeb, 0xfb,
 };
 
-uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, sizeof(v));	/* x86: little-endian */
-}
-
 /* ---- host: /dev/kvm, CPUID, the files ---------------------------------- */
-
-static int host_get_cpuid(struct host *h)
-{
-	unsigned int n;
-
-	for (n = 64; n <= 4096; n *= 2) {
-		struct kvm_cpuid2 *c;
-
-		c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
-		if (!c)
-			return -ENOMEM;
-		c->nent = n;
-		if (ioctl(h->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
-			h->cpuid = c;
-			return 0;
-		}
-		free(c);
-		if (errno != E2BIG) {
-			fprintf(stderr, "bench-mapcost: KVM_GET_SUPPORTED_CPUID: %s\n",
-				strerror(errno));
-			return -errno;
-		}
-	}
-	fprintf(stderr, "bench-mapcost: KVM_GET_SUPPORTED_CPUID: too many entries\n");
-	return -E2BIG;
-}
-
-/* Physical address bits the vCPU will see (CPUID 0x80000008 EAX[7:0]). */
-static unsigned int host_phys_bits(const struct host *h)
-{
-	unsigned int i;
-
-	for (i = 0; i < h->cpuid->nent; i++)
-		if (h->cpuid->entries[i].function == 0x80000008)
-			return h->cpuid->entries[i].eax & 0xff;
-	return 36;
-}
 
 static int host_make_file(struct host *h, int i)
 {
@@ -157,10 +97,13 @@ int host_open(struct host *h, uint64_t file_size)
 		return -ENOSYS;
 	}
 	h->run_size = (size_t)n;
-	ret = host_get_cpuid(h);
-	if (ret)
+	ret = x86_kvm_supported_cpuid(h->kvm_fd, &h->cpuid);
+	if (ret) {
+		fprintf(stderr, "bench-mapcost: KVM_GET_SUPPORTED_CPUID: %s\n",
+			strerror(-ret));
 		return ret;
-	h->phys_bits = host_phys_bits(h);
+	}
+	h->phys_bits = x86_cpuid_phys_bits(h->cpuid);
 	for (i = 0; i < 2; i++) {
 		ret = host_make_file(h, i);
 		if (ret) {
@@ -202,38 +145,20 @@ int vm_set_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
 
 static void vm_write_guest(struct vm *vm)
 {
-	static const uint64_t gdt[] = {
-		0, 0,
-		0x00af9b000000ffffULL,	/* 0x10: 64-bit code */
-		0x00cf93000000ffffULL,	/* 0x18: data */
-	};
+	const uint64_t pte = X86_PTE_P | X86_PTE_RW;
 	uint8_t *ram = vm->ram;
 
-	memcpy(ram + GDT_ADDR, gdt, sizeof(gdt));
-	put64(ram + PML4_ADDR, PDPT_ADDR | PTE_P | PTE_RW);
+	memcpy(ram + GDT_ADDR, x86_flat_gdt, sizeof(x86_flat_gdt));
+	x86_put64(ram + PML4_ADDR, PDPT_ADDR | pte);
 	/* 2 MiB pages: guest RAM at 0, the timed mapping at TEST_GPA. */
-	put64(ram + PDPT_ADDR, PD_RAM_ADDR | PTE_P | PTE_RW);
-	put64(ram + PDPT_ADDR + 8 * ((TEST_GPA >> 30) & 511),
-	      PD_TEST_ADDR | PTE_P | PTE_RW);
-	put64(ram + PD_RAM_ADDR, 0 | PTE_P | PTE_RW | PTE_PS);
-	put64(ram + PD_TEST_ADDR + 8 * ((TEST_GPA >> 21) & 511),
-	      TEST_GPA | PTE_P | PTE_RW | PTE_PS);
+	x86_put64(ram + PDPT_ADDR, PD_RAM_ADDR | pte);
+	x86_put64(ram + PDPT_ADDR + 8 * ((TEST_GPA >> 30) & 511),
+		  PD_TEST_ADDR | pte);
+	x86_put64(ram + PD_RAM_ADDR, 0 | pte | X86_PTE_PS);
+	x86_put64(ram + PD_TEST_ADDR + 8 * ((TEST_GPA >> 21) & 511),
+		  TEST_GPA | pte | X86_PTE_PS);
 	memcpy(ram + CODE_ADDR, guest_code, sizeof(guest_code));
-	put64(ram + CODE_ADDR + 2, TEST_GPA);
-}
-
-static void flat_segment(struct kvm_segment *s, uint16_t sel, uint8_t type,
-			 bool code)
-{
-	memset(s, 0, sizeof(*s));
-	s->limit = 0xffffffff;
-	s->selector = sel;
-	s->type = type;
-	s->present = 1;
-	s->s = 1;
-	s->g = 1;
-	s->l = code;
-	s->db = !code;
+	x86_put64(ram + CODE_ADDR + 2, TEST_GPA);
 }
 
 static int vm_setup_vcpu(struct vm *vm, const struct host *h)
@@ -245,15 +170,7 @@ static int vm_setup_vcpu(struct vm *vm, const struct host *h)
 		return -errno;
 	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
-	flat_segment(&sregs.cs, 0x10, 0xb, true);
-	flat_segment(&sregs.ds, 0x18, 0x3, false);
-	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-	sregs.gdt.base = GDT_ADDR;
-	sregs.gdt.limit = 4 * 8 - 1;
-	sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
-	sregs.cr3 = PML4_ADDR;
-	sregs.cr4 = CR4_PAE;
-	sregs.efer = EFER_LME | EFER_LMA;
+	x86_long_mode_sregs(&sregs, GDT_ADDR, PML4_ADDR);
 	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
 		return -errno;
 	memset(&regs, 0, sizeof(regs));

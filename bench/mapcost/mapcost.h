@@ -58,7 +58,6 @@ int vm_set_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
 		void *hva);
 /* KVM_RUN until the guest's port write; it must report @expect. */
 int vm_touch(struct vm *vm, uint8_t expect);
-uint64_t now_ns(void);
 
 /* ---- designs ------------------------------------------------------------ */
 

@@ -24,19 +24,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+
 struct opts {
 	const char *in, *out, *err;
 	unsigned int timeout;
 	char **argv;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static int parse(int argc, char **argv, struct opts *o)
 {
@@ -84,7 +78,7 @@ static void child(const struct opts *o)
 		perror("bench-exec: redirect");
 		_exit(127);
 	}
-	snprintf(t0, sizeof(t0), "%llu", (unsigned long long)now_ns());
+	snprintf(t0, sizeof(t0), "%llu", (unsigned long long)clock_now_ns());
 	setenv("VMM_BENCH_T0_NS", t0, 1);
 	execvp(o->argv[0], o->argv);
 	fprintf(stderr, "bench-exec: %s: %s\n", o->argv[0], strerror(errno));
@@ -131,7 +125,7 @@ int main(int argc, char **argv)
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, &old);
-	t0 = now_ns();
+	t0 = clock_now_ns();
 	pid = fork();
 	if (pid < 0) {
 		perror("bench-exec: fork");
@@ -145,7 +139,7 @@ int main(int argc, char **argv)
 		perror("bench-exec: waitpid");
 		return 1;
 	}
-	t1 = now_ns();
+	t1 = clock_now_ns();
 	st = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 	printf("wall_ns %llu status %d\n", (unsigned long long)(t1 - t0), st);
 	return 0;

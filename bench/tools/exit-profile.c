@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+
 #define MAX_KINDS	256
 #define MAX_SECONDS	600
 
@@ -57,14 +59,6 @@ struct profile {
 };
 
 static struct profile prof = { .vcpu_fd = -1 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static struct kind *kind_of(const struct kvm_run *run)
 {
@@ -96,7 +90,7 @@ static struct bucket *bucket_at(uint64_t t)
 
 static void before_run(void)
 {
-	uint64_t t = now_ns();
+	uint64_t t = clock_now_ns();
 	struct bucket *b;
 
 	if (!prof.t0)
@@ -112,7 +106,7 @@ static void before_run(void)
 
 static void after_run(uint64_t entered)
 {
-	uint64_t t = now_ns();
+	uint64_t t = clock_now_ns();
 	struct bucket *b = bucket_at(t);
 	struct kind *k = kind_of(prof.run);
 
@@ -148,7 +142,7 @@ int ioctl(int fd, unsigned long req, ...)
 		return ret;
 	}
 	before_run();
-	entered = now_ns();
+	entered = clock_now_ns();
 	ret = real(fd, req, arg);
 	after_run(entered);
 	return ret;
@@ -222,7 +216,7 @@ __attribute__((destructor)) static void report(void)
 	}
 	fprintf(f, "total: %llu exits, %.3f s in KVM_RUN, %.3f s in the VMM between runs, %.3f s since the first KVM_RUN\n",
 		(unsigned long long)exits, run / 1e9, user / 1e9,
-		(now_ns() - prof.t0) / 1e9);
+		(clock_now_ns() - prof.t0) / 1e9);
 	fprintf(f, "%-24s %10s %12s %12s %10s\n", "kind", "count",
 		"in run (ms)", "in VMM (ms)", "VMM us/exit");
 	for (i = 0; i < prof.nkinds; i++) {

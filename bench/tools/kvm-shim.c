@@ -29,19 +29,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+
 #define VMM_BENCH_SHIM_EXIT 99
 
 typedef int (*ioctl_fn)(int, unsigned long, ...);
 
 static atomic_int seen_run;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* One line to the log, with a single write() so threads do not interleave. */
 static void shim_log(const char *fmt, ...)
@@ -98,7 +92,7 @@ int ioctl(int fd, unsigned long req, ...)
 	arg = va_arg(ap, void *);
 	va_end(ap);
 	if (req == KVM_RUN) {
-		t = now_ns();
+		t = clock_now_ns();
 		if (!atomic_exchange(&seen_run, 1))
 			on_first_run(t);
 	} else if (req == KVM_SET_USER_MEMORY_REGION && arg) {

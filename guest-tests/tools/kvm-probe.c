@@ -27,6 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/x86.h"
+
 #define GUEST_MEM	0x10000UL
 #define REAL_CODE	0x1000UL
 #define LONG_CODE	0x1100UL
@@ -34,15 +37,6 @@
 #define PDPT		0x3000UL
 #define PD		0x4000UL
 
-#define PTE_P		(1ULL << 0)
-#define PTE_RW		(1ULL << 1)
-#define PTE_PS		(1ULL << 7)
-#define CR0_PE		(1ULL << 0)
-#define CR0_ET		(1ULL << 4)
-#define CR0_PG		(1ULL << 31)
-#define CR4_PAE		(1ULL << 5)
-#define EFER_LME	(1ULL << 8)
-#define EFER_LMA	(1ULL << 10)
 
 struct probe {
 	int kvm;
@@ -70,7 +64,6 @@ static const uint8_t long_code[] = {
 static int probe_vm(struct probe *p, const char *dev)
 {
 	struct kvm_userspace_memory_region region = { 0 };
-	uint64_t *pt;
 	int ret;
 
 	p->step = "open";
@@ -97,38 +90,15 @@ static int probe_vm(struct probe *p, const char *dev)
 	memcpy(p->mem + REAL_CODE, real_code, sizeof(real_code));
 	memcpy(p->mem + LONG_CODE, long_code, sizeof(long_code));
 	/* identity map of the first 2 MiB with one large page */
-	pt = (uint64_t *)(p->mem + PML4);
-	pt[0] = PDPT | PTE_P | PTE_RW;
-	pt = (uint64_t *)(p->mem + PDPT);
-	pt[0] = PD | PTE_P | PTE_RW;
-	pt = (uint64_t *)(p->mem + PD);
-	pt[0] = PTE_P | PTE_RW | PTE_PS;
+	x86_put64(p->mem + PML4, PDPT | X86_PTE_P | X86_PTE_RW);
+	x86_put64(p->mem + PDPT, PD | X86_PTE_P | X86_PTE_RW);
+	x86_put64(p->mem + PD, X86_PTE_P | X86_PTE_RW | X86_PTE_PS);
 	region.memory_size = GUEST_MEM;
 	region.userspace_addr = (unsigned long)p->mem;
 	p->step = "KVM_SET_USER_MEMORY_REGION";
 	if (ioctl(p->vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		return -errno;
 	return 0;
-}
-
-static void long_mode_sregs(struct kvm_sregs *sregs)
-{
-	struct kvm_segment code = {
-		.base = 0, .limit = 0xffffffff, .selector = 0x8, .type = 11,
-		.present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
-	};
-	struct kvm_segment data = code;
-
-	data.selector = 0x10;
-	data.type = 3;
-	data.l = 0;
-	data.db = 1;
-	sregs->cs = code;
-	sregs->ds = sregs->es = sregs->fs = sregs->gs = sregs->ss = data;
-	sregs->cr3 = PML4;
-	sregs->cr4 = CR4_PAE;
-	sregs->cr0 = CR0_PE | CR0_ET | CR0_PG;
-	sregs->efer = EFER_LME | EFER_LMA;
 }
 
 static int probe_vcpu(struct probe *p, int i, int long_mode)
@@ -151,7 +121,7 @@ static int probe_vcpu(struct probe *p, int i, int long_mode)
 	if (ioctl(p->vcpu[i], KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
 	if (long_mode) {
-		long_mode_sregs(&sregs);
+		x86_long_mode_sregs(&sregs, 0, PML4);
 		regs.rip = LONG_CODE;
 	} else {
 		sregs.cs.base = 0;
@@ -170,10 +140,7 @@ static int probe_vcpu(struct probe *p, int i, int long_mode)
 
 static double now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+	return (double)clock_now_ns() / 1e6;
 }
 
 static int probe_run(struct probe *p, int i, int long_mode)

@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+
 #include "shmem/shmem.h"
 
 #define MAX_LIVE	100000ULL
@@ -43,14 +45,6 @@ struct bench {
 struct series {
 	double *map, *unmap, *both;
 };
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -126,12 +120,12 @@ static int sample_ours(struct bench *b, size_t i, struct series *s)
 	double t0, t1, t2;
 	int ret;
 
-	t0 = now_ns();
+	t0 = (double)clock_now_ns();
 	ret = shmem_map(b->r, &q, NULL, 0);
-	t1 = now_ns();
+	t1 = (double)clock_now_ns();
 	if (!ret)
 		ret = shmem_unmap(b->r, off, b->page, NULL, 0);
-	t2 = now_ns();
+	t2 = (double)clock_now_ns();
 	s->map[i] = t1 - t0;
 	s->unmap[i] = t2 - t1;
 	s->both[i] = t2 - t0;
@@ -143,15 +137,15 @@ static int sample_floor(struct bench *b, size_t i, struct series *s)
 	void *addr = b->base + slot_off(b, i), *p;
 	double t0, t1, t2;
 
-	t0 = now_ns();
+	t0 = (double)clock_now_ns();
 	p = mmap(addr, b->page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
 		 b->fd, 0);
-	t1 = now_ns();
+	t1 = (double)clock_now_ns();
 	if (p == MAP_FAILED)
 		return -errno;
 	p = mmap(addr, b->page, PROT_NONE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-	t2 = now_ns();
+	t2 = (double)clock_now_ns();
 	if (p == MAP_FAILED)
 		return -errno;
 	s->map[i] = t1 - t0;
@@ -242,7 +236,7 @@ static int cycles(struct bench *b, unsigned long count)
 {
 	size_t fds0 = fd_count(), live = shmem_count(b->r);
 	long rss0 = rss_kib();
-	double t0 = now_ns(), t;
+	double t0 = (double)clock_now_ns(), t;
 	int ret = 0;
 
 	for (unsigned long i = 0; i < count && !ret; i++) {
@@ -255,7 +249,7 @@ static int cycles(struct bench *b, unsigned long count)
 		ret = shmem_map(b->r, &q, NULL, 0) ?:
 		      shmem_unmap(b->r, off, b->page, NULL, 0);
 	}
-	t = now_ns() - t0;
+	t = (double)clock_now_ns() - t0;
 	if (ret) {
 		fprintf(stderr, "bench_shmem: cycle: %s\n", strerror(-ret));
 		return ret;

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+
 #include "shmem/shmem.h"
 #include "vhost/backend.h"
 #include "vhost/frontend.h"
@@ -44,14 +46,6 @@ struct msg20 {
 	struct vhost_user_hdr h;
 	uint64_t v;
 } __attribute__((packed));
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /*
  * Pin the calling thread (and what it creates later) to @cpu, so the
@@ -216,22 +210,22 @@ static void backend_main(int listen_fd, int go_fd, int floor_sock,
 		size_t end = done + BLOCK < pairs ? done + BLOCK : pairs;
 
 		for (size_t i = done; i < end; i++) {
-			uint64_t t0 = now_ns();
+			uint64_t t0 = clock_now_ns();
 
 			if (vhost_be_shmem_map(be, 0, 0, len, memfd, 0,
 					       VHOST_USER_FLAG_MAP_RW) ||
 			    vhost_be_shmem_unmap(be, 0, 0, len))
 				die("map/unmap", EPROTO);
-			vh[i] = now_ns() - t0;
+			vh[i] = clock_now_ns() - t0;
 		}
 		for (size_t i = done; i < end; i++) {
-			uint64_t t0 = now_ns();
+			uint64_t t0 = clock_now_ns();
 
 			floor_send(floor_sock, VHOST_USER_BACKEND_SHMEM_MAP,
 				   len, memfd);
 			floor_send(floor_sock, VHOST_USER_BACKEND_SHMEM_UNMAP,
 				   len, -1);
-			fl[i] = now_ns() - t0;
+			fl[i] = clock_now_ns() - t0;
 		}
 	}
 	stats(vh, pairs, &m1, &p1);

@@ -4,9 +4,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/why.h"
 #include "shmem/shmem.h"
 
@@ -49,14 +49,11 @@ static void channel_refused(struct vhost_channel *ch, const char *fmt, ...)
 
 static void channel_refused(struct vhost_channel *ch, const char *fmt, ...)
 {
-	struct timespec ts;
+	int64_t sec = clock_now_ms() / 1000;
 	char line[400];
 	uint64_t held;
 	va_list ap;
-	int64_t sec;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	sec = (int64_t)ts.tv_sec;
 	if (sec != ch->log_sec) {
 		ch->log_sec = sec;
 		ch->log_burst = 0;

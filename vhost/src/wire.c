@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+
 #include "wire.h"
 
 #define U64	((uint32_t)sizeof(uint64_t))
@@ -238,14 +240,6 @@ struct rx {
 	bool bad;		/* rule broken: consume, then refuse */
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int wait_fd(int sock, short events, int64_t deadline_ms)
 {
 	struct pollfd pfd = { .fd = sock, .events = events };
@@ -255,7 +249,7 @@ static int wait_fd(int sock, short events, int64_t deadline_ms)
 		int n;
 
 		if (deadline_ms >= 0) {
-			int64_t left = deadline_ms - now_ms();
+			int64_t left = deadline_ms - clock_now_ms();
 
 			if (left <= 0)
 				return -ETIMEDOUT;
@@ -362,7 +356,7 @@ int vhost_msg_recv(int sock, struct vhost_msg *m, enum vhost_msg_kind kind,
 	for (unsigned int i = 0; i < VHOST_USER_MAX_FDS; i++)
 		m->fds[i] = -1;
 	if (timeout_ms >= 0)
-		rx.deadline_ms = now_ms() + timeout_ms;
+		rx.deadline_ms = clock_now_ms() + timeout_ms;
 
 	ret = rx_bytes(&rx, &m->hdr, sizeof(m->hdr), true);
 	if (ret)

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+
 #include "helpers.h"
 
 size_t fd_count(void)
@@ -77,20 +79,12 @@ void kill_wait(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool wait_path(const char *path, int timeout_ms)
 {
-	int64_t end = now_ms() + timeout_ms;
+	int64_t end = clock_now_ms() + timeout_ms;
 
 	while (access(path, F_OK)) {
-		if (now_ms() > end)
+		if (clock_now_ms() > end)
 			return false;
 		usleep(5000);
 	}
@@ -100,7 +94,7 @@ bool wait_path(const char *path, int timeout_ms)
 int ctl_connect(const char *path, int timeout_ms)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int64_t end = now_ms() + timeout_ms;
+	int64_t end = clock_now_ms() + timeout_ms;
 
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
 	for (;;) {
@@ -111,7 +105,7 @@ int ctl_connect(const char *path, int timeout_ms)
 		if (!connect(fd, (struct sockaddr *)&a, sizeof(a)))
 			return fd;
 		close(fd);
-		if (now_ms() > end)
+		if (clock_now_ms() > end)
 			return -ETIMEDOUT;
 		usleep(5000);
 	}
@@ -205,11 +199,11 @@ bool tvq_wait_used(struct tvq *q, int call_fd, int timeout_ms, uint32_t *id,
 		   uint32_t *len)
 {
 	uint16_t *used = (uint16_t *)(q->ram + q->used_gpa);
-	int64_t end = now_ms() + timeout_ms;
+	int64_t end = clock_now_ms() + timeout_ms;
 
 	while (__atomic_load_n(&used[1], __ATOMIC_ACQUIRE) == q->used_seen) {
 		struct pollfd p = { .fd = call_fd, .events = POLLIN };
-		int64_t left = end - now_ms();
+		int64_t left = end - clock_now_ms();
 		uint64_t v;
 
 		if (left <= 0)

@@ -2,6 +2,7 @@
 /* Guest-physical placement of shared memory regions and the fault lookup. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/x86.h"
@@ -63,20 +64,20 @@ Test(shm_space, refuses_bad_sizes)
 	cr_assert_eq(shm_space_alloc(&s, (1ULL << 63) + 4096, &gpa), -ENOSPC);
 }
 
+/* A CPUID table as KVM fills it: allocated, like the real one. */
 static unsigned int phys_bits(uint32_t eax)
 {
-	union {
-		struct kvm_cpuid2 c;
-		uint8_t bytes[sizeof(struct kvm_cpuid2) +
-			      2 * sizeof(struct kvm_cpuid_entry2)];
-	} b;
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 2 * sizeof(c->entries[0]));
+	unsigned int bits;
 
-	memset(&b, 0, sizeof(b));
-	b.c.nent = 2;
-	b.c.entries[0].function = 1;
-	b.c.entries[1].function = 0x80000008;
-	b.c.entries[1].eax = eax;
-	return x86_cpuid_phys_bits(&b.c);
+	cr_assert_not_null(c);
+	c->nent = 2;
+	c->entries[0].function = 1;
+	c->entries[1].function = 0x80000008;
+	c->entries[1].eax = eax;
+	bits = x86_cpuid_phys_bits(c);
+	free(c);
+	return bits;
 }
 
 Test(shm_space, phys_bits_from_cpuid_clamped)
