@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/page.h"
 
 #include "shmem/shmem.h"
 
@@ -83,7 +84,7 @@ static long rss_kib(void)
 	if (fscanf(f, "%ld %ld", &size, &resident) != 2)
 		resident = -1;
 	fclose(f);
-	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+	return resident * (long)(host_page_size() / 1024);
 }
 
 static uint64_t slot_off(const struct bench *b, size_t i)
@@ -267,7 +268,7 @@ static int setup(struct bench *b, uint64_t live, int live_fd, int fd)
 {
 	struct shmem_region_config cfg = { .name = "bench" };
 
-	b->page = (uint64_t)sysconf(_SC_PAGESIZE);
+	b->page = host_page_size();
 	b->live_fd = live_fd;
 	b->fd = fd;
 	cfg.size = (MAX_LIVE + 1 + SLOTS) * b->page;
@@ -299,7 +300,7 @@ int main(int argc, char **argv)
 	unsigned long count = argc > 2 ? strtoul(argv[2], NULL, 0) : 1000000;
 	struct series ours[NSIZES] = { 0 }, floor[NSIZES] = { 0 };
 	struct bench b[NSIZES] = { 0 };
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t page = host_page_size();
 	int live_fd, fd, ret = 1;
 
 	live_fd = memfd_create("bench-live", MFD_CLOEXEC);

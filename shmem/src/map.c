@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/page.h"
+
 #include "region.h"
 
 #ifndef F_SEAL_FUTURE_WRITE
@@ -170,7 +172,7 @@ static int check_fd_file(struct shmem_region *r, const struct shmem_map_req *q,
  */
 bool shm_kernel_drops_range(void)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t page = (size_t)host_page_size();
 	bool drops = true, hole = false;
 	unsigned char vec;
 	uint8_t *s;
@@ -213,7 +215,7 @@ unmap:
  */
 bool shm_kernel_refuses_sealed_ro(void)
 {
-	long page = sysconf(_SC_PAGESIZE);
+	long page = (long)host_page_size();
 	bool refused = true;
 	void *p;
 	int fd;

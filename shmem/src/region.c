@@ -10,6 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/page.h"
+
 #include "region.h"
 
 static bool is_pow2(uint64_t x)
@@ -20,7 +22,7 @@ static bool is_pow2(uint64_t x)
 static void init_identity(struct shmem_region *r,
 			  const struct shmem_region_config *cfg)
 {
-	r->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+	r->page_size = host_page_size();
 	r->shmid = cfg->shmid;
 	if (cfg->name)
 		snprintf(r->name, sizeof(r->name), "%s", cfg->name);
