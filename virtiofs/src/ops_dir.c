@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -89,7 +90,7 @@ static int next_record(struct vfs_handle *h, struct dent64 **d)
 		h->dpos = 0;
 	}
 	*d = (struct dent64 *)(h->dbuf + h->dpos);
-	if ((*d)->d_reclen < sizeof(**d) + 1 ||
+	if ((*d)->d_reclen < offsetof(struct dent64, d_name) + 2 ||
 	    (*d)->d_reclen > h->dlen - h->dpos)
 		return -EIO;
 	return 1;
@@ -120,7 +121,8 @@ static int read_dir(struct vfs_req *r, struct vfs_handle *h, uint64_t offset,
 				return ret;
 			break;
 		}
-		namelen = strnlen(d->d_name, d->d_reclen - sizeof(*d));
+		namelen = strnlen(d->d_name, d->d_reclen -
+				  offsetof(struct dent64, d_name));
 		if (!namelen || namelen > NAME_MAX)
 			return -EIO;
 		hdr = plus ? FUSE_NAME_OFFSET_DIRENTPLUS : FUSE_NAME_OFFSET;
