@@ -219,7 +219,9 @@ static void serve_queue(struct dev *d, unsigned int q)
 static int accept_frontend(struct dev *d)
 {
 	struct vhost_be_config c = {
-		.features = 1ull << VIRTIO_F_VERSION_1,
+		/* Indirect tables: a 1 MiB request in one ring slot. */
+		.features = (1ull << VIRTIO_F_VERSION_1) |
+			    (1ull << VHOST_BE_F_INDIRECT_DESC),
 		/* No config space (the front-end has the tag), no regions. */
 		.protocol_features = VHOST_BE_PROTOCOL_FEATURES &
 			~((1ull << VHOST_USER_PROTOCOL_F_CONFIG) |

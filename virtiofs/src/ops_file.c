@@ -14,7 +14,7 @@
 
 #include "server_priv.h"
 
-#define VFS_MAX_IOV	256
+#define VFS_MAX_IOV	512	/* buffers of one side of a chain */
 
 /* The open flags the guest may ask for; -errno when refused. */
 static int open_flags(struct vfs_req *r, uint32_t guest)

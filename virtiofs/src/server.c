@@ -186,6 +186,10 @@ static void op_init(struct vfs_req *r)
 		o.minor = in.minor;
 	o.max_readahead = in.max_readahead;
 	o.flags = in.flags & want;
+	if (in.flags & FUSE_MAX_PAGES) {
+		o.flags |= FUSE_MAX_PAGES;
+		o.max_pages = VIRTIOFS_MAX_PAGES;
+	}
 	o.max_write = VIRTIOFS_MAX_IO;
 	o.time_gran = 1;
 	pthread_mutex_lock(&srv->lock);

@@ -7,7 +7,7 @@
 
 #include "fuse_client.h"
 
-#define MAX_REQ		(1 << 20)
+#define MAX_REQ		((1 << 20) + 8192)
 #define MAX_SPLIT	4096
 
 /* In-process: cut both sides into small buffers, as a guest may. */

@@ -37,7 +37,7 @@ struct fc_reply {
 	int error;			/* -errno from the header */
 	uint32_t len;			/* header len */
 	uint32_t used;			/* what the transport reported */
-	uint8_t buf[1 << 18];		/* body (after the out header) */
+	uint8_t buf[(1 << 20) + 4096];	/* body (after the out header) */
 	size_t body;
 	bool unique_ok;
 };

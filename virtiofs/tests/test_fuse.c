@@ -104,11 +104,13 @@ Test(fuse_init, init_negotiates_only_what_is_implemented)
 	cr_assert_eq(o.minor, FUSE_KERNEL_MINOR_VERSION, "no higher than ours");
 	cr_assert_eq(o.flags & ~(uint32_t)(FUSE_ASYNC_READ | FUSE_BIG_WRITES |
 		FUSE_AUTO_INVAL_DATA | FUSE_PARALLEL_DIROPS |
-		FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO), 0,
+		FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO | FUSE_MAX_PAGES), 0,
 		"flags 0x%x", o.flags);
 	cr_assert_not(o.flags & (FUSE_HANDLE_KILLPRIV | FUSE_WRITEBACK_CACHE |
 				 FUSE_POSIX_LOCKS | FUSE_DONT_MASK));
 	cr_assert_eq(o.max_write, VIRTIOFS_MAX_IO);
+	cr_assert(o.flags & FUSE_MAX_PAGES);
+	cr_assert_eq(o.max_pages, 256, "1 MiB requests");
 	cr_assert_eq(o.max_readahead, 131072);
 	for (unsigned int i = 0; i < 7; i++)
 		cr_assert_eq(o.unused[i], 0, "padding is zero");
@@ -242,9 +244,9 @@ Test(fuse, create_write_read_round_trip)
 
 	for (size_t i = 0; i < sizeof(buf); i++)
 		buf[i] = (uint8_t)(i * 7 + 3);
-	/* Data in buffers of 1000 bytes (at most 256 per request). */
-	c.split = 1000;
-	c.out_split = 999;
+	/* Data in buffers of 4 KiB, as pages (at most 512 per request). */
+	c.split = 4096;
+	c.out_split = 4095;
 	cr_assert_eq(fc_create(&c, 1, "data.bin", O_RDWR, 0640, &e, &fh), 0);
 	cr_assert_eq(virtiofs_server_nlookup(srv, e.nodeid), 1);
 	cr_assert_eq(fc_write(&c, e.nodeid, fh, 0, buf, sizeof(buf)),

@@ -62,8 +62,11 @@ enum virtiofs_log_level {
 typedef void (*virtiofs_log_fn)(void *opaque, enum virtiofs_log_level level,
 				const char *msg);
 
-/* The largest data payload of one READ or WRITE, and of a READDIR reply. */
-#define VIRTIOFS_MAX_PAGES	32
+/*
+ * The largest data payload of one READ or WRITE (offered with
+ * FUSE_MAX_PAGES; a kernel without it uses 32 pages).
+ */
+#define VIRTIOFS_MAX_PAGES	256
 #define VIRTIOFS_MAX_IO		(VIRTIOFS_MAX_PAGES * 4096u)
 
 struct virtiofs_server_config {
