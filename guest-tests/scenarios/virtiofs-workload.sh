@@ -48,7 +48,7 @@ round_trip() {
 		fail "$1: the host does not read back what the guest wrote"
 	guest=$(grep -m1 '^pattern 4242 ' "$1/results.txt")
 	[ "$host" = "$guest" ] || fail "$1: 100 MiB round trip: guest '$guest', host '$host'"
-	[ "$host" = "pattern 4242 bytes $((100 << 20)) ${host##* }" ] || fail "$1: $host"
+	[ "$host" = "pattern 4242 bytes $((100 << 20)) sum ${host##* }" ] || fail "$1: $host"
 }
 
 # workload LABEL DAEMON...: one boot against the daemon, results kept.
