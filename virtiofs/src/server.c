@@ -302,7 +302,9 @@ uint32_t virtiofs_server_handle(struct virtiofs_server *srv,
 	if (op && (op->flags & OP_NO_REPLY))
 		return 0;
 reply:
-	if (hdr.left < sizeof(oh))
+	/* A FORGET is never answered, not even a malformed one. */
+	if (hdr.left < sizeof(oh) || r.h.opcode == FUSE_FORGET ||
+	    r.h.opcode == FUSE_BATCH_FORGET)
 		return 0;
 	oh.unique = r.h.unique;
 	oh.error = err;

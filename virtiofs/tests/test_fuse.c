@@ -203,6 +203,15 @@ Test(fuse, batch_forget_counts_are_checked)
 	cr_assert_eq(fc_call(&c, FUSE_BATCH_FORGET, 0, &in, sizeof(in), NULL,
 			     NULL, NULL, 0, 16, &r), -EPIPE, "never a reply");
 	cr_assert_eq(virtiofs_server_nlookup(srv, e.nodeid), 3, "ignored");
+	{
+		/* A FORGET whose header lies about its length: no reply either. */
+		struct fuse_in_header h = { .len = 4000, .opcode = FUSE_FORGET,
+					    .nodeid = e.nodeid, .unique = 5 };
+
+		cr_assert_eq(fc_raw(&c, &h, sizeof(h), 16, &r), -EPIPE);
+		h.opcode = FUSE_BATCH_FORGET;
+		cr_assert_eq(fc_raw(&c, &h, sizeof(h), 16, &r), -EPIPE);
+	}
 	in.b.count = 2;
 	fc_call(&c, FUSE_BATCH_FORGET, 0, &in, sizeof(in), NULL, NULL, NULL,
 		0, 16, &r);
