@@ -7,7 +7,8 @@
  * server's inodes and handles hold (and after a reset, none but its own),
  * and nothing appeared next to the share.
  *
- * Input: records of [u8 mode][u16 length][length bytes of request]. mode
+ * Each input starts with a valid INIT (the fuzzer need not find one), then
+ * records of [u8 mode][u16 length][length bytes of request]. mode
  * bits 0-2: readable piece size - 1 (0 = one buffer); bits 3-5: writable
  * piece size; bit 6: set the header's len to the record's length; bit 7:
  * give no writable buffer.
@@ -191,6 +192,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint8_t req[65536 + 64];
 	struct virtiofs_server_stats st;
 
+	{
+		struct {
+			struct fuse_in_header h;
+			struct fuse_init_in in;
+		} init = { { .len = sizeof(init), .opcode = FUSE_INIT,
+			     .unique = 1 },
+			   { .major = 7, .minor = 38, .max_readahead = 131072,
+			     .flags = FUSE_MAX_PAGES | FUSE_DO_READDIRPLUS } };
+
+		memcpy(req, &init, sizeof(init));
+		one_request(0x40, req, sizeof(init));
+	}
 	while (size >= 3) {
 		uint8_t mode = data[0];
 		size_t len = (size_t)data[1] | (size_t)data[2] << 8;
