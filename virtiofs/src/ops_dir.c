@@ -99,7 +99,8 @@ static int next_record(struct vfs_handle *h, struct dent64 **d)
 static int read_dir(struct vfs_req *r, struct vfs_handle *h, uint64_t offset,
 		    size_t size, bool plus)
 {
-	uint8_t ent[sizeof(struct fuse_direntplus) + NAME_MAX + 16];
+	uint8_t ent[sizeof(struct fuse_direntplus) + NAME_MAX + 16]
+		__attribute__((aligned(8)));
 	size_t done = 0;
 
 	if (!h->dbuf && !(h->dbuf = malloc(DBUF_SIZE)))

@@ -252,7 +252,8 @@ uint32_t virtiofs_server_handle(struct virtiofs_server *srv,
 				const struct iovec *in, unsigned int nin,
 				const struct iovec *out, unsigned int nout)
 {
-	uint8_t args[VFS_MAX_ARGS];
+	/* Argument structs are read in place: keep them aligned. */
+	uint8_t args[VFS_MAX_ARGS] __attribute__((aligned(8)));
 	struct vfs_req r = { .srv = srv };
 	struct fuse_out_header oh = { 0 };
 	struct iov_cursor hdr;

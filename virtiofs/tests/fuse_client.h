@@ -37,7 +37,8 @@ struct fc_reply {
 	int error;			/* -errno from the header */
 	uint32_t len;			/* header len */
 	uint32_t used;			/* what the transport reported */
-	uint8_t buf[(1 << 20) + 4096];	/* body (after the out header) */
+	/* body (after the out header), aligned for the reply structs */
+	uint8_t buf[(1 << 20) + 4096] __attribute__((aligned(8)));
 	size_t body;
 	bool unique_ok;
 };

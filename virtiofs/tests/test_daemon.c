@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -166,7 +167,20 @@ static void put_file(const char *p, const char *text)
 	fclose(f);
 }
 
-static void start_daemon(const char *extra)
+/* fork + exec; the daemon dies with the test (even when it crashes). */
+static pid_t spawn_child(char *const argv[])
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void start_daemon(const char *opt, const char *val)
 {
 	char *argv[12];
 	int n = 0;
@@ -190,12 +204,12 @@ static void start_daemon(const char *extra)
 	argv[n++] = share;
 	argv[n++] = (char *)"--log-level";
 	argv[n++] = (char *)"warn";
-	if (extra) {
-		argv[n++] = (char *)"--thread-pool-size";
-		argv[n++] = (char *)extra;
+	if (opt) {
+		argv[n++] = (char *)opt;
+		argv[n++] = (char *)val;
 	}
 	argv[n] = NULL;
-	daemon_pid = spawn(argv);
+	daemon_pid = spawn_child(argv);
 	cr_assert(daemon_pid > 0);
 	cr_assert(wait_path(sock, 10000), "no socket");
 	fe_connect();
@@ -223,7 +237,7 @@ static void stop_all(void)
 
 static void setup_default(void)
 {
-	start_daemon(NULL);
+	start_daemon(NULL, NULL);
 }
 
 TestSuite(daemon, .init = setup_default, .fini = stop_all, .timeout = 120);
@@ -499,7 +513,16 @@ Test(daemon, survives_a_front_end_disconnect_and_serves_the_next)
 	cr_assert_eq(fc_getattr(&c, 1, &a), 0);
 }
 
-Test(daemon, sigterm_is_a_clean_exit)
+static void setup_unconfined(void)
+{
+	/* No sandbox: LeakSanitizer (sanitizer builds) needs /proc at exit. */
+	start_daemon("--sandbox", "none");
+}
+
+TestSuite(daemon_exit, .init = setup_unconfined, .fini = stop_all,
+	  .timeout = 120);
+
+Test(daemon_exit, sigterm_is_a_clean_exit)
 {
 	int st;
 
@@ -513,7 +536,7 @@ Test(daemon, sigterm_is_a_clean_exit)
 
 static void setup_pool(void)
 {
-	start_daemon("4");
+	start_daemon("--thread-pool-size", "4");
 }
 
 TestSuite(daemon_pool, .init = setup_pool, .fini = stop_all, .timeout = 120);
