@@ -243,14 +243,16 @@ static int accept_frontend(struct dev *d)
 	return ret;
 }
 
+/* @why: what vhost_be_dispatch() said, or 0 when we are stopping. */
 static void drop_frontend(struct dev *d, int why)
 {
 	quiesce(d);
 	virtiofs_server_reset(d->cfg->srv);
 	vhost_be_free(d->be);
 	d->be = NULL;
-	dlog(d, VHOST_LOG_INFO, "front-end %s; waiting for the next one",
-	     why == -ECONNRESET ? "disconnected" : "dropped");
+	if (why)
+		dlog(d, VHOST_LOG_INFO, "front-end %s; waiting for the next one",
+		     why == -ECONNRESET ? "disconnected" : "dropped");
 }
 
 static int run_loop(struct dev *d)
