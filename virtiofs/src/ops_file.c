@@ -79,6 +79,24 @@ void op_open(struct vfs_req *r)
 }
 
 /*
+ * -EEXIST when @name is a regular file; why it may not be opened
+ * otherwise. Checked before opening, so a device node is never opened,
+ * not even for a moment (and checked again on the fd after).
+ */
+static int not_regular(int dirfd, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	if (S_ISREG(st.st_mode))
+		return -EEXIST;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	return S_ISLNK(st.st_mode) ? -ELOOP : -EACCES;
+}
+
+/*
  * Create @name, or open it when it exists and O_EXCL was not asked for,
  * as the caller: the host checks the caller's permissions. An existing
  * entry that is not a regular file is never opened for real (O_NONBLOCK,
@@ -94,6 +112,8 @@ static int create_open(struct vfs_req *r, struct vfs_inode *dir,
 	if (ret)
 		return ret;
 	fd = vfs_openat(r->srv, dir->fd, name, flags | O_CREAT | O_EXCL, mode);
+	if (fd == -EEXIST && !excl)
+		fd = not_regular(dir->fd, name);
 	if (fd == -EEXIST && !excl) {
 		fd = vfs_openat(r->srv, dir->fd, name,
 				(flags & ~O_TRUNC) | O_NONBLOCK, 0);
