@@ -210,18 +210,46 @@ static int parse_args(struct opts *o, int argc, char **argv)
 	return 0;
 }
 
-/* As many fds as the host lets us have, less a reserve for ourselves. */
+static unsigned long read_ulong(const char *path, unsigned long dflt)
+{
+	unsigned long v;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return dflt;
+	if (fscanf(f, "%lu", &v) != 1)
+		v = dflt;
+	fclose(f);
+	return v;
+}
+
+/*
+ * As many fds as the host lets us have, less a reserve for ourselves: each
+ * inode the guest holds is an fd. As root, the limit is raised (hard limit
+ * too, as virtiofsd does) to min(2^20, fs.nr_open, fs.file-max - 16384),
+ * so one guest cannot take the whole system's files either.
+ */
 static unsigned int fd_budget(void)
 {
+	unsigned long want = MAX_FDS_CAP, nr_open, file_max;
 	struct rlimit r;
 
+	nr_open = read_ulong("/proc/sys/fs/nr_open", MAX_FDS_CAP);
+	file_max = read_ulong("/proc/sys/fs/file-max", ~0ul);
+	if (nr_open < want)
+		want = nr_open;
+	if (file_max > 16384 && file_max - 16384 < want)
+		want = file_max - 16384;
 	if (getrlimit(RLIMIT_NOFILE, &r))
 		return 1024 - FD_RESERVE;
-	if (r.rlim_max > MAX_FDS_CAP)
-		r.rlim_max = MAX_FDS_CAP;
-	if (r.rlim_cur < r.rlim_max) {
-		r.rlim_cur = r.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &r);
+	if (r.rlim_cur < want) {
+		struct rlimit up = { want, want > r.rlim_max ? want : r.rlim_max };
+
+		/* Without CAP_SYS_RESOURCE: up to the hard limit only. */
+		if (setrlimit(RLIMIT_NOFILE, &up)) {
+			r.rlim_cur = r.rlim_max < want ? r.rlim_max : want;
+			setrlimit(RLIMIT_NOFILE, &r);
+		}
 		getrlimit(RLIMIT_NOFILE, &r);
 	}
 	if (r.rlim_cur > MAX_FDS_CAP)
