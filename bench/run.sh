@@ -10,7 +10,7 @@
 #   -n N       for every benchmark chosen: runs per VMM (defaults: boot 10,
 #              footprint 1, startup 20, profile 1), rounds for shmbw (20),
 #              iterations per cell for mapcost (1000), rounds for
-#              virtiofs (1)
+#              virtiofs (2)
 #   --outer    force the outer VM (guest-tests/runner/with-kvm.sh --outer)
 #
 # Peers: QEMU from PATH (VMM_BENCH_QEMU=path|none), kvmtool from

@@ -2,16 +2,18 @@
 # Benchmark 6: vmm-virtiofsd against Debian's virtiofsd, in one run and one
 # guest. Both daemons share a directory of the same host file system; the
 # guest mounts both (tags "ours" and "peer") and runs the same workloads on
-# each, taking turns (guest-tests/guest/scenarios/vfs-bench.sh with the
+# each, taking turns, after an untimed warm-up write on each
+# (guest-tests/guest/scenarios/vfs-bench.sh with the
 # vfs-bench program): sequential write and read of MIB MiB in 1 MiB calls
 # (page cache dropped before reading), and creating, stat-ing and
 # unlinking FILES files. Prints a Markdown table. docs/benchmarks.md.
 #
 # Usage: virtiofs.sh [-n ROUNDS] [-m MIB] [-f FILES]
-#        (defaults: 1 round, 256 MiB, 10000 files)
+#        (defaults: 2 rounds, so each daemon goes first once; 256 MiB;
+#        10000 files)
 # Use bench/run.sh (it puts this where /dev/kvm works).
 set -euo pipefail
-rounds=1
+rounds=2
 mib=256
 files=10000
 while getopts n:m:f: o; do
