@@ -41,15 +41,21 @@ done
 
 BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmm-bench.XXXXXX")
 trap 'rm -rf "$BENCH_TMP"' EXIT
-# Every VMM reads the guest files from here: in the outer VM the build
-# tree is a 9p mount without caching, and /tmp is memory, as a host's page
-# cache would be. kvmtool keeps a control socket in $HOME/.lkvm; HOME is
-# set here for every VMM, so none is started through an extra exec.
-mkdir "$BENCH_TMP/images"
+# Every VMM reads the guest files from here, and vmm runs from here: in the
+# outer VM the build tree is a 9p mount without caching (every page of
+# vmm's binary and of the kernel would come over 9p, while QEMU and
+# kvmtool are read from the cached host root), and /tmp is memory, as a
+# host's page cache would be. kvmtool keeps a control socket in
+# $HOME/.lkvm; HOME is set here for every VMM, so none is started through
+# an extra exec.
+mkdir "$BENCH_TMP/images" "$BENCH_TMP/bin"
 cp "$BENCH_KERNEL" "$BENCH_VMLINUX" "$BENCH_INITRD" "$BENCH_TMP/images/"
 BENCH_KERNEL=$BENCH_TMP/images/bzImage
 BENCH_VMLINUX=$BENCH_TMP/images/vmlinux
 BENCH_INITRD=$BENCH_TMP/images/initramfs.cpio.gz
+BENCH_VMM_BUILT=$VMM
+cp "$VMM" "$BENCH_TMP/bin/vmm"
+VMM=$BENCH_TMP/bin/vmm
 export HOME=$BENCH_TMP
 
 # Resolve the peers' binaries; a peer without one is "not measured".
@@ -93,7 +99,7 @@ bench_label() {
 
 bench_binary() {
 	case $1 in
-	vmm|vmm-pvh) echo "$VMM" ;;
+	vmm|vmm-pvh) echo "$BENCH_VMM_BUILT" ;;
 	qemu*) echo "$bench_qemu" ;;
 	kvmtool) echo "$bench_kvmtool" ;;
 	esac
@@ -183,14 +189,16 @@ bench_interleaved() {
 
 # bench_time_table ARRAY: the median, minimum and maximum (ms) of the
 # nanosecond values in the associative array named ARRAY (peer -> "ns
-# ns ..."), one row per peer, with vmm's median over each peer's.
+# ns ..."), one row per peer, with vmm's median over each peer's (vmm with
+# the bzImage when measured, else the first peer).
 bench_time_table() {
 	local -n bench_tt=$1
-	local p med vmm_med
-	echo "| VMM | median (ms) | min (ms) | max (ms) | vmm / this |"
+	local p med vmm_med ref=vmm
+	[ -n "${bench_tt[vmm]:-}" ] || ref=${BENCH_PEERS[0]}
+	echo "| VMM | median (ms) | min (ms) | max (ms) | $(bench_label "$ref") / this |"
 	echo "|---|---:|---:|---:|---:|"
 	# shellcheck disable=SC2086
-	vmm_med=$(bench_median ${bench_tt[vmm]})
+	vmm_med=$(bench_median ${bench_tt[$ref]})
 	for p in "${BENCH_PEERS[@]}"; do
 		# shellcheck disable=SC2086
 		med=$(bench_median ${bench_tt[$p]})
