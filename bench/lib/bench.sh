@@ -48,14 +48,9 @@ trap 'rm -rf "$BENCH_TMP"' EXIT
 # host's page cache would be. kvmtool keeps a control socket in
 # $HOME/.lkvm; HOME is set here for every VMM, so none is started through
 # an extra exec.
-mkdir "$BENCH_TMP/images" "$BENCH_TMP/bin"
-cp "$BENCH_KERNEL" "$BENCH_VMLINUX" "$BENCH_INITRD" "$BENCH_TMP/images/"
-BENCH_KERNEL=$BENCH_TMP/images/bzImage
-BENCH_VMLINUX=$BENCH_TMP/images/vmlinux
-BENCH_INITRD=$BENCH_TMP/images/initramfs.cpio.gz
+# (The copies are made below, once the peers are known: only the kernel
+# files they boot.)
 BENCH_VMM_BUILT=$VMM
-cp "$VMM" "$BENCH_TMP/bin/vmm"
-VMM=$BENCH_TMP/bin/vmm
 export HOME=$BENCH_TMP
 
 # Resolve the peers' binaries; a peer without one is "not measured".
@@ -84,6 +79,20 @@ for p in ${VMM_BENCH_PEERS:-${BENCH_DEFAULT_PEERS:-vmm qemu kvmtool}}; do
 	*) bench_die "unknown peer $p (vmm, vmm-pvh, qemu, qemu-pvh, qemu-tuned, qemu-tuned-pvh, kvmtool)" ;;
 	esac
 done
+
+mkdir "$BENCH_TMP/images" "$BENCH_TMP/bin"
+cp "$BENCH_INITRD" "$BENCH_TMP/images/"
+BENCH_INITRD=$BENCH_TMP/images/initramfs.cpio.gz
+if [[ " ${BENCH_PEERS[*]} " =~ \ (vmm|qemu|qemu-tuned|kvmtool)\  ]]; then
+	cp "$BENCH_KERNEL" "$BENCH_TMP/images/"
+	BENCH_KERNEL=$BENCH_TMP/images/bzImage
+fi
+if [[ " ${BENCH_PEERS[*]} " == *-pvh\ * ]]; then
+	cp "$BENCH_VMLINUX" "$BENCH_TMP/images/"
+	BENCH_VMLINUX=$BENCH_TMP/images/vmlinux
+fi
+cp "$VMM" "$BENCH_TMP/bin/vmm"
+VMM=$BENCH_TMP/bin/vmm
 
 bench_label() {
 	case $1 in

@@ -115,17 +115,25 @@ echo "start-up profile: vmm, vmlinux (PVH); $prof_runs boot(s) to init and power
 echo
 echo "| step | median (ms) | min (ms) | max (ms) | at (ms, median) |"
 echo "|---|---:|---:|---:|---:|"
-prev=()
-for ((r = 0; r < prof_runs; r++)); do prev+=(0); done
+# One awk for the whole table: every shell $(...) is a process, and in
+# the outer VM each costs a good part of a second.
 for s in "${steps[@]}"; do
-	# shellcheck disable=SC2206
-	cur=(${at[$s]})
-	d=()
-	for ((r = 0; r < prof_runs; r++)); do
-		d+=($((cur[r] - prev[r])))
-	done
-	printf '| %s | %s | %s | %s | %s |\n' "$(label "$s")" "$(bench_ms "$(bench_median "${d[@]}")")" \
-		"$(bench_ms "$(bench_min "${d[@]}")")" "$(bench_ms "$(bench_max "${d[@]}")")" \
-		"$(bench_ms "$(bench_median "${cur[@]}")")"
-	prev=("${cur[@]}")
-done
+	printf '%s\t%s\t%s\n' "$s" "$(label "$s")" "${at[$s]}"
+done | awk -F'\t' '
+	function med(a, n,   i, j, t) {
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
+				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+			}
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	{
+		n = split($3, cur, " ")
+		for (r = 1; r <= n; r++) {
+			d[r] = cur[r] - (NR > 1 ? prev[r] : 0)
+			prev[r] = cur[r]
+		}
+		dm = med(d, n); lo = d[1]; hi = d[n]
+		printf "| %s | %.1f | %.1f | %.1f | %.1f |\n", $2, dm / 1e6, lo / 1e6,
+			hi / 1e6, med(cur, n) / 1e6
+	}'
