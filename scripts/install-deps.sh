@@ -7,6 +7,7 @@ pkgs=(
   clang libclang-rt-14-dev                  # libFuzzer targets
   qemu-system-x86 qemu-system-common        # outer VM for KVM tests; virtiofsd
   busybox-static cpio                       # guest initramfs
+  xz-utils                                  # guest vmlinux out of the bzImage
   acpica-tools                              # iasl, to decode our ACPI tables
   apt-utils dpkg-dev                        # apt-get download / dpkg -x
 )
