@@ -279,6 +279,22 @@ Test(backend, descriptor_chains_are_checked)
 		*(uint64_t *)(ram + q.desc_gpa + 16 * head) = 0x8000;
 		cr_assert_eq(vhost_be_vring_pop(be, 0, &e), -EINVAL, "loop");
 	}
+	{
+		/*
+		 * An avail index more than num ahead of what was taken is
+		 * refused, even with a valid chain waiting; put back, the
+		 * chain is popped.
+		 */
+		uint16_t *idx = (uint16_t *)(ram + q.avail_gpa + 2);
+
+		gpa[0] = 0x8000;
+		tvq_add(&q, gpa, len, wr_ok, 2);
+		*idx = (uint16_t)(q.avail_idx + 8);
+		cr_assert_eq(vhost_be_vring_pop(be, 0, &e), -EINVAL,
+			     "avail index 9 ahead of a ring of 8");
+		*idx = q.avail_idx;
+		cr_assert_eq(vhost_be_vring_pop(be, 0, &e), 1);
+	}
 	close(efd);
 	munmap(ram, RAM);
 	close(fd);
