@@ -10,6 +10,7 @@
  * malformed back-end requests. See docs/vhost-user.md.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -229,13 +230,30 @@ static int ex_make_memfd(uint64_t len, uint64_t seed, int *fdp, uint8_t **memp)
 	return 0;
 }
 
+/*
+ * The fd sent for a read-only map is opened read-only (a new open file
+ * description of the same memfd, through /proc/self/fd), so a front-end
+ * that ignored MAP_RW clear and mapped it writable would be refused by the
+ * kernel instead of silently handing the guest write access.
+ */
+static int ex_read_only_fd(int fd)
+{
+	char path[64];
+	int ro;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ro = open(path, O_RDONLY | O_CLOEXEC);
+	return ro < 0 ? -errno : ro;
+}
+
 static void cmd_map(struct ex *ex, const char *args)
 {
 	unsigned int shmid;
 	uint64_t off, len, seed;
 	char mode[4];
 	struct ex_map *m;
-	int ret;
+	bool rw;
+	int ret, fd;
 
 	if (sscanf(args, "%u %" SCNi64 " %" SCNi64 " %" SCNi64 " %3s", &shmid,
 		   &off, &len, &seed, mode) != 5 || shmid > 255 || !len ||
@@ -244,11 +262,16 @@ static void cmd_map(struct ex *ex, const char *args)
 	m = ex_free_slot(ex);
 	if (!m)
 		return ex_reply(ex, "err too many mappings");
+	rw = !strcmp(mode, "rw");
 	ret = ex_make_memfd(len, seed, &m->fd, &m->mem);
 	if (ret)
 		return ex_reply_result(ex, ret);
-	ret = vhost_be_shmem_map(ex->be, (uint8_t)shmid, off, len, m->fd, 0,
-				 strcmp(mode, "rw") ? 0 : VHOST_USER_FLAG_MAP_RW);
+	fd = rw ? m->fd : ex_read_only_fd(m->fd);
+	ret = fd < 0 ? fd :
+	      vhost_be_shmem_map(ex->be, (uint8_t)shmid, off, len, fd, 0,
+				 rw ? VHOST_USER_FLAG_MAP_RW : 0);
+	if (fd >= 0 && fd != m->fd)
+		close(fd);
 	if (ret) {
 		munmap(m->mem, len);
 		close(m->fd);
@@ -349,7 +372,38 @@ static unsigned int ex_first_shmid(struct ex *ex)
 	return 0;
 }
 
-/* Build one malformed SHMEM_MAP / SHMEM_UNMAP and send it raw. */
+/*
+ * The lowest page-aligned offset of region @shmid where @pages pages meet
+ * none of our live mappings, or UINT64_MAX.
+ */
+static uint64_t ex_free_offset(struct ex *ex, unsigned int shmid,
+			       uint64_t pages)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t size = ex->shm_sizes[shmid], len = pages * page;
+
+	for (uint64_t off = 0; size >= len && off <= size - len; off += page) {
+		bool clear = true;
+
+		for (unsigned int i = 0; i < EX_MAX_MAPS && clear; i++) {
+			const struct ex_map *m = &ex->maps[i];
+
+			clear = !m->used || m->shmid != shmid ||
+				m->shm_offset >= off + len ||
+				m->shm_offset + m->len <= off;
+		}
+		if (clear)
+			return off;
+	}
+	return UINT64_MAX;
+}
+
+/*
+ * Build one malformed SHMEM_MAP / SHMEM_UNMAP and send it raw. Each kind
+ * breaks one rule only: where a kind does not need an offset of its own,
+ * it uses pages no live mapping touches, so no overlap can stand in for
+ * the rule it is meant to hit.
+ */
 static void cmd_hostile(struct ex *ex, const char *args)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), reply = 0;
@@ -372,8 +426,13 @@ static void cmd_hostile(struct ex *ex, const char *args)
 	mm.shmid = (uint8_t)shmid;
 	mm.len = page;
 	mm.flags = VHOST_USER_FLAG_MAP_RW;
+	mm.shm_offset = ex_free_offset(ex, shmid, 2);
+	if (mm.shm_offset == UINT64_MAX &&
+	    strcmp(kind, "overflow") && strcmp(kind, "beyond") &&
+	    strcmp(kind, "overlap"))
+		return ex_reply(ex, "err no two free pages in shmid %u", shmid);
 	if (!strcmp(kind, "unaligned")) {
-		mm.shm_offset = page / 2;
+		mm.shm_offset += page / 2;
 	} else if (!strcmp(kind, "overflow")) {
 		mm.shm_offset = UINT64_MAX - page + 1;
 		mm.len = 2 * page;
@@ -401,7 +460,6 @@ static void cmd_hostile(struct ex *ex, const char *args)
 	} else if (!strcmp(kind, "unmap-unknown")) {
 		request = VHOST_USER_BACKEND_SHMEM_UNMAP;
 		nfds = 0;
-		mm.shm_offset = ex->shm_sizes[shmid] ? ex->shm_sizes[shmid] - page : 0;
 	} else {
 		return ex_reply(ex, "err unknown kind (unaligned overflow beyond unknown-shmid overlap no-fd two-fds bad-flags unmap-unknown)");
 	}
