@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vhost/backend.h"
@@ -57,6 +58,13 @@ struct ex {
 	struct vhost_be *be;
 	struct ex_map maps[EX_MAX_MAPS];
 	bool quit;
+	/* --map-at-start / --churn: mapping without a control client */
+	unsigned int map_at_start;	/* pages to map as soon as accepted */
+	unsigned int churn_ms;		/* then unmap or map a page this often */
+	unsigned int auto_done;		/* pages of map_at_start mapped */
+	bool config_sent;		/* GET_SHMEM_CONFIG answered */
+	uint64_t churn_n;		/* churn steps taken */
+	int64_t next_auto_ms;		/* when to take the next step */
 };
 
 static void ex_log(void *opaque, enum vhost_log_level level, const char *msg)
@@ -86,6 +94,7 @@ static void ex_shmem_config(void *opaque, struct vhost_user_shmem_config *c)
 {
 	struct ex *ex = opaque;
 
+	ex->config_sent = true;
 	for (unsigned int i = 0; i < VHOST_USER_MAX_SHMEM_REGIONS; i++) {
 		c->memory_sizes[i] = ex->shm_sizes[i];
 		c->nregions += ex->shm_sizes[i] != 0;
@@ -246,59 +255,73 @@ static int ex_read_only_fd(int fd)
 	return ro < 0 ? -errno : ro;
 }
 
-static void cmd_map(struct ex *ex, const char *args)
+/* A new memfd of @len bytes holding pattern @seed, mapped at @off of @shmid. */
+static int ex_map_one(struct ex *ex, uint8_t shmid, uint64_t off, uint64_t len,
+		      uint64_t seed, bool rw)
 {
-	unsigned int shmid;
-	uint64_t off, len, seed;
-	char mode[4];
-	struct ex_map *m;
-	bool rw;
+	struct ex_map *m = ex_free_slot(ex);
 	int ret, fd;
 
-	if (sscanf(args, "%u %" SCNi64 " %" SCNi64 " %" SCNi64 " %3s", &shmid,
-		   &off, &len, &seed, mode) != 5 || shmid > 255 || !len ||
-	    (strcmp(mode, "rw") && strcmp(mode, "ro")))
-		return ex_reply(ex, "err usage: map SHMID SHM_OFFSET LEN SEED rw|ro");
-	m = ex_free_slot(ex);
 	if (!m)
-		return ex_reply(ex, "err too many mappings");
-	rw = !strcmp(mode, "rw");
+		return -ENOSPC;
 	ret = ex_make_memfd(len, seed, &m->fd, &m->mem);
 	if (ret)
-		return ex_reply_result(ex, ret);
+		return ret;
 	fd = rw ? m->fd : ex_read_only_fd(m->fd);
 	ret = fd < 0 ? fd :
-	      vhost_be_shmem_map(ex->be, (uint8_t)shmid, off, len, fd, 0,
+	      vhost_be_shmem_map(ex->be, shmid, off, len, fd, 0,
 				 rw ? VHOST_USER_FLAG_MAP_RW : 0);
 	if (fd >= 0 && fd != m->fd)
 		close(fd);
 	if (ret) {
 		munmap(m->mem, len);
 		close(m->fd);
-		return ex_reply_result(ex, ret);
+		return ret;
 	}
-	*m = (struct ex_map){ true, (uint8_t)shmid, off, len, m->fd, m->mem };
-	ex_reply(ex, "ok");
+	*m = (struct ex_map){ true, shmid, off, len, m->fd, m->mem };
+	return 0;
+}
+
+static int ex_unmap_one(struct ex *ex, uint8_t shmid, uint64_t off,
+			uint64_t len)
+{
+	int ret = vhost_be_shmem_unmap(ex->be, shmid, off, len);
+	struct ex_map *m = ex_find(ex, shmid, off);
+
+	if (!ret && m && m->len == len) {
+		munmap(m->mem, m->len);
+		close(m->fd);
+		m->used = false;
+	}
+	return ret;
+}
+
+static void cmd_map(struct ex *ex, const char *args)
+{
+	unsigned int shmid;
+	uint64_t off, len, seed;
+	char mode[4];
+	int ret;
+
+	if (sscanf(args, "%u %" SCNi64 " %" SCNi64 " %" SCNi64 " %3s", &shmid,
+		   &off, &len, &seed, mode) != 5 || shmid > 255 || !len ||
+	    (strcmp(mode, "rw") && strcmp(mode, "ro")))
+		return ex_reply(ex, "err usage: map SHMID SHM_OFFSET LEN SEED rw|ro");
+	ret = ex_map_one(ex, (uint8_t)shmid, off, len, seed, !strcmp(mode, "rw"));
+	if (ret == -ENOSPC)
+		return ex_reply(ex, "err too many mappings");
+	ex_reply_result(ex, ret);
 }
 
 static void cmd_unmap(struct ex *ex, const char *args)
 {
 	unsigned int shmid;
 	uint64_t off, len;
-	struct ex_map *m;
-	int ret;
 
 	if (sscanf(args, "%u %" SCNi64 " %" SCNi64, &shmid, &off, &len) != 3 ||
 	    shmid > 255)
 		return ex_reply(ex, "err usage: unmap SHMID SHM_OFFSET LEN");
-	ret = vhost_be_shmem_unmap(ex->be, (uint8_t)shmid, off, len);
-	m = ex_find(ex, (uint8_t)shmid, off);
-	if (!ret && m && m->len == len) {
-		munmap(m->mem, m->len);
-		close(m->fd);
-		m->used = false;
-	}
-	ex_reply_result(ex, ret);
+	ex_reply_result(ex, ex_unmap_one(ex, (uint8_t)shmid, off, len));
 }
 
 /* The mapping at (shmid, shm_offset) and a byte range in it. */
@@ -553,6 +576,88 @@ static void ex_control_input(struct ex *ex)
 	}
 }
 
+/* ---- mapping on its own (--map-at-start, --churn) ---- */
+
+static int64_t ex_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Only once GET_SHMEM_CONFIG is answered: vmm's front-end serves the
+ * back-end channel from a thread it starts after negotiation, so a
+ * SHMEM_MAP sent earlier (waiting for its ack) and the front-end waiting
+ * for the ack of SET_OWNER would wait for each other until the front-end's
+ * reply timeout.
+ */
+static bool ex_auto_pending(const struct ex *ex)
+{
+	return ex->be && ex->config_sent &&
+	       (ex->auto_done < ex->map_at_start || ex->churn_ms);
+}
+
+static void ex_auto_log(struct ex *ex, const char *what, uint64_t off, int ret)
+{
+	struct timespec ts;
+
+	if (!ex->verbose)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	fprintf(stderr, "vhost-user-shmem-example: %lld.%06ld %s 0x%llx: %s\n",
+		(long long)ts.tv_sec, ts.tv_nsec / 1000, what,
+		(unsigned long long)off, ret ? strerror(-ret) : "ok");
+}
+
+/*
+ * One step: map the next of the first map_at_start pages of the lowest
+ * shmid (read-only and read-write by turns), retrying every 5 ms while
+ * the front-end refuses (it has not attached the region yet); then, with
+ * churn_ms, unmap or map again one page above them every churn_ms.
+ */
+static void ex_auto_step(struct ex *ex)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), off;
+	uint8_t shmid = (uint8_t)ex_first_shmid(ex);
+	int64_t now = ex_now_ms();
+	struct ex_map *m;
+	int ret;
+
+	if (!ex_auto_pending(ex) || now < ex->next_auto_ms)
+		return;
+	if (ex->auto_done < ex->map_at_start) {
+		off = ex->auto_done * page;
+		ret = ex_map_one(ex, shmid, off, page, ex->auto_done + 1,
+				 ex->auto_done % 2);
+		ex_auto_log(ex, "map", off, ret);
+		if (ret == -EREMOTEIO || ret == -ENOTCONN) {
+			/* refused: the region is not attached yet */
+			ex->next_auto_ms = now + 5;
+		} else if (ret) {
+			fprintf(stderr, "vhost-user-shmem-example: map at start: %s\n",
+				strerror(-ret));
+			ex->auto_done = ex->map_at_start;
+			ex->churn_ms = 0;
+		} else {
+			ex->auto_done++;
+		}
+		return;
+	}
+	off = (ex->map_at_start + ex->churn_n / 2 % 16) * page;
+	m = ex_find(ex, shmid, off);
+	if (m) {
+		ret = ex_unmap_one(ex, shmid, off, page);
+		ex_auto_log(ex, "unmap", off, ret);
+	} else {
+		ret = ex_map_one(ex, shmid, off, page, ex->churn_n, true);
+		ex_auto_log(ex, "map", off, ret);
+	}
+	ex->churn_n++;
+	ex->next_auto_ms = now + ex->churn_ms;
+}
+
 /* ---- main loop ---- */
 
 static void ex_drop_frontend(struct ex *ex)
@@ -587,6 +692,7 @@ static int ex_loop(struct ex *ex)
 	while (!ex->quit) {
 		struct pollfd p[4 + VHOST_BE_MAX_QUEUES];
 		unsigned int n = 0, qbase;
+		int timeout;
 
 		p[n++] = (struct pollfd){ .fd = ex->be ? -1 : ex->listen_fd, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = ex->be ? vhost_be_fd(ex->be) : -1, .events = POLLIN };
@@ -598,13 +704,26 @@ static int ex_loop(struct ex *ex)
 				.fd = ex->be && vhost_be_vring_started(ex->be, q) ?
 				      vhost_be_vring_kick_fd(ex->be, q) : -1,
 				.events = POLLIN };
-		if (poll(p, n, -1) < 0) {
+		timeout = -1;
+		if (ex_auto_pending(ex)) {
+			int64_t left = ex->next_auto_ms - ex_now_ms();
+
+			timeout = left < 0 ? 0 : (int)left;
+		}
+		if (poll(p, n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
+		ex_auto_step(ex);
 		if (p[0].revents && ex_accept_frontend(ex))
 			fprintf(stderr, "vhost-user-shmem-example: accept failed\n");
+		else if (p[0].revents) {
+			ex->config_sent = false;
+			ex->auto_done = 0;
+			ex->churn_n = 0;
+			ex->next_auto_ms = ex_now_ms();
+		}
 		if (p[1].revents && ex->be && vhost_be_dispatch(ex->be)) {
 			ex_drop_frontend(ex);
 			continue;
@@ -661,6 +780,10 @@ static void usage(FILE *f)
 "  --bad-shmem-config   answer GET_SHMEM_CONFIG with 300 regions\n"
 "  --no-shmem-config    do not offer PROTOCOL_F_SHMEM\n"
 "  --once               exit when the front-end disconnects\n"
+"  --map-at-start N     map N pages of the lowest shmid (ro, rw by turns) as\n"
+"                       soon as the front-end takes them (from the answer to\n"
+"                       GET_SHMEM_CONFIG on, retrying every 5 ms)\n"
+"  --churn MS           then unmap or map one page above them every MS ms\n"
 "  -v, --verbose        log every refused request and more\n"
 "Virtio device id: %d.\n", VHOST_BE_MAX_QUEUES, EX_DEVICE_ID);
 }
@@ -675,6 +798,8 @@ static int parse_args(struct ex *ex, int argc, char **argv)
 		{ "bad-shmem-config", no_argument, NULL, 'B' },
 		{ "no-shmem-config", no_argument, NULL, 'N' },
 		{ "once", no_argument, NULL, 'o' },
+		{ "map-at-start", required_argument, NULL, 'A' },
+		{ "churn", required_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -688,6 +813,8 @@ static int parse_args(struct ex *ex, int argc, char **argv)
 		case 'B': ex->bad_shmem_config = true; break;
 		case 'N': ex->no_shmem = true; break;
 		case 'o': ex->once = true; break;
+		case 'A': ex->map_at_start = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'C': ex->churn_ms = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'v': ex->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
 		case 'm':

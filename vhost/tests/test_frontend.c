@@ -72,9 +72,16 @@ static void quiet(void *o, enum vhost_log_level l, const char *m)
 		fprintf(stderr, "fe: %s\n", m);
 }
 
+static void start_backend2(const char *extra, const char *extra2);
+
 static void start_backend(const char *extra)
 {
-	char *argv[12];
+	start_backend2(extra, NULL);
+}
+
+static void start_backend2(const char *extra, const char *extra2)
+{
+	char *argv[14];
 	int n = 0;
 
 	argv[n++] = (char *)VHOST_EXAMPLE_BIN;
@@ -88,6 +95,8 @@ static void start_backend(const char *extra)
 	argv[n++] = (char *)"3:1M";
 	if (extra)
 		argv[n++] = (char *)extra;
+	if (extra2)
+		argv[n++] = (char *)extra2;
 	argv[n] = NULL;
 	unlink(ctl_path);
 	child = spawn(argv);
@@ -457,6 +466,41 @@ Test(frontend, shmem_config_with_300_regions_is_refused)
 		  "%s", why);
 	cr_assert_null(fe);
 	cr_assert_eq(fd_count(), fds + 1 /* control socket */);
+}
+
+static bool wait_count(size_t want, int timeout_ms)
+{
+	for (int i = 0; i < timeout_ms / 5; i++) {
+		if (shmem_count(region0) == want)
+			return true;
+		usleep(5000);
+	}
+	return shmem_count(region0) == want;
+}
+
+/*
+ * --map-at-start and --churn (the boot soak's back-end): the pages are
+ * mapped as soon as the region is attached, read-only and read-write by
+ * turns, then one page above them comes and goes.
+ */
+Test(frontend, example_maps_on_its_own)
+{
+	struct vhost_fe_config c = fe_cfg();
+	struct shmem_mapping_info info;
+	uint8_t *hva = shmem_region_hva(region0);
+
+	start_backend2("--map-at-start=3", "--churn=20");
+	cr_assert_eq(vhost_fe_create(&c, &fe, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(vhost_fe_attach_region(fe, 0, region0), 0);
+	cr_assert(wait_count(4, 5000), "%zu mappings", shmem_count(region0));
+	cr_assert(wait_count(3, 5000), "the churned page never went away");
+	cr_assert(wait_count(4, 5000), "the churned page never came back");
+	cr_assert_eq(shmem_lookup(region0, 0, &info), 0);
+	cr_assert_eq(info.flags, 0);
+	cr_assert_eq(shmem_lookup(region0, 0x1000, &info), 0);
+	cr_assert_eq(info.flags, SHMEM_MAP_RW);
+	cr_assert_eq(shmem_pattern_check(hva, 0x1000, 1), 0);
+	cr_assert_eq(shmem_pattern_check(hva + 0x2000, 0x1000, 3), 0);
 }
 
 Test(frontend, vring_round_trip_through_backend_library)
