@@ -26,16 +26,16 @@ configure() {	# DIR [cmake args...]
 	shift
 	CC=clang cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		-DVMM_WERROR=ON -DVMM_FUZZ=ON -DVMM_TESTS=OFF -DVMM_GUEST_TESTS=OFF \
-		-DVMM_BENCH=OFF "$@" > "$dir.configure.log" 2>&1 ||
-		{ cat "$dir.configure.log" >&2; return 1; }
+		-DVMM_BENCH=OFF "$@" > "$dir/configure.log" 2>&1 ||
+		{ cat "$dir/configure.log" >&2; return 1; }
 }
 mkdir -p "$build" "$cov"
 configure "$build"
 configure "$cov" -DCMAKE_C_FLAGS="-fprofile-instr-generate -fcoverage-mapping" \
 	-DCMAKE_EXE_LINKER_FLAGS=-fprofile-instr-generate
 cmake --build "$build" -j"$(nproc)"
-cmake --build "$cov" -j"$(nproc)" > "$cov.build.log" 2>&1 ||
-	{ tail -n 30 "$cov.build.log" >&2; exit 1; }
+cmake --build "$cov" -j"$(nproc)" > "$cov/build.log" 2>&1 ||
+	{ tail -n 30 "$cov/build.log" >&2; exit 1; }
 
 mapfile -t targets < <(find "$build" -type f -executable -name 'fuzz_*' | sort)
 if [ "${#targets[@]}" -eq 0 ]; then
