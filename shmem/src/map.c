@@ -243,7 +243,12 @@ static int place(struct shmem_region *r, struct shm_node *n, int fd,
 	void *want = r->base + n->start, *p;
 	int err, ret;
 
-	p = mmap(want, n->len, prot, MAP_SHARED | MAP_FIXED, fd, (off_t)n->fd_offset);
+	if (r->test_mmap)
+		p = r->test_mmap(want, n->len, prot, MAP_SHARED | MAP_FIXED, fd,
+				 (off_t)n->fd_offset);
+	else
+		p = mmap(want, n->len, prot, MAP_SHARED | MAP_FIXED, fd,
+			 (off_t)n->fd_offset);
 	if (p == want)
 		return 0;
 	if (p == MAP_FAILED) {
