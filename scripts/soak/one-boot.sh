@@ -41,7 +41,9 @@ tracing=0
 if [ -w "$T/trace" ]; then
 	echo 0 > "$T/tracing_on"
 	echo mono > "$T/trace_clock" 2>/dev/null || true
-	[ "$(cat "$T/buffer_size_kb" 2>/dev/null || echo 0)" -ge 8192 ] ||
+	# "7 (expanded: 1408)" until the buffer is first used.
+	kb=$(cut -d' ' -f1 "$T/buffer_size_kb" 2>/dev/null || echo 0)
+	[ "${kb:-0}" -ge 8192 ] ||
 		echo 8192 > "$T/buffer_size_kb" 2>/dev/null || true
 	: > "$T/set_event"
 	for e in kvm_exit kvm_inj_exception kvm_page_fault kvm_userspace_exit \
