@@ -20,10 +20,13 @@
 # Each boot is one command through guest-tests/runner/run-in-kvm.sh; a boot
 # whose outer VM stopped or wedged (status 75) is not counted as a boot of
 # its configuration but as "outer VM lost", and the runner brings up a new
-# outer VM for the next one. Results: OUTDIR/results.tsv (one line per
-# boot), OUTDIR/boots/NNNN-CONFIG/ (kept in full for failures), and a
-# table printed at the end (also OUTDIR/summary.md). Interrupting prints
-# the table of the boots done so far.
+# outer VM for the next one. A failed boot also keeps what the outer
+# kernel printed meanwhile (outer-console.txt); one whose runner gave up
+# without an answer from the outer VM is counted apart ("runner gave
+# up"). Results: OUTDIR/results.tsv (one line per boot),
+# OUTDIR/boots/NNNN-CONFIG/ (kept in full for failures), and a table
+# printed at the end (also OUTDIR/summary.md). Interrupting prints the
+# table of the boots done so far.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
@@ -80,8 +83,8 @@ summary() {
 	{
 		echo "Soak of $(sed -n 's/^date //p' "$out/about.txt"), $(sed -n 's/^mode //p' "$out/about.txt") KVM, commit $(sed -n 's/^commit //p' "$out/about.txt")"
 		echo
-		echo "| configuration | boots | failures | per 100 boots | early exit 4 | hangs | other failures | outer VM lost |"
-		echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+		echo "| configuration | boots | failures | per 100 boots | early exit 4 | hangs | runner gave up | other failures | outer VM lost |"
+		echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 		for c in "${cfgs[@]}"; do
 			awk -F'\t' -v c="$c" '
 				$2 == c && $3 == "lost" { lost++; next }
@@ -90,11 +93,12 @@ summary() {
 					f++
 					if ($5 ~ /exit status 4/ && $5 ~ /no init line/) e4++
 					else if ($5 ~ /hang/) h++
+					else if ($5 ~ /runner status/) g++
 					else o++
 				}
 				END {
-					printf "| %s | %d | %d | %.1f | %d | %d | %d | %d |\n",
-						c, n, f, n ? 100 * f / n : 0, e4, h, o, lost
+					printf "| %s | %d | %d | %.1f | %d | %d | %d | %d | %d |\n",
+						c, n, f, n ? 100 * f / n : 0, e4, h, g, o, lost
 				}' "$out/results.tsv"
 		done
 		echo
@@ -118,6 +122,9 @@ for i in $(seq 1 "$boots"); do
 	for k in $(seq 0 $((n - 1))); do
 		c=${cfgs[$(( (i + k) % n ))]}
 		dir=$out/boots/$(printf '%04d' "$i")-$c
+		console=$state/console.log
+		[ -f "$state/link" ] && console=$(cat "$state/link")/console.log
+		con0=$(stat -c %s "$console" 2>/dev/null || echo 0)
 		rc=0
 		line=$("$src/guest-tests/runner/run-in-kvm.sh" "$state" --timeout 300 -- \
 			env VMM="$build/vmm/vmm" VMM_GUEST_IMAGES="$gt/images" \
@@ -130,6 +137,16 @@ for i in $(seq 1 "$boots"); do
 		esac
 		[ "$result" = fail ] && [ -z "$line" ] && line="soak: $c fail: runner status $rc: $(tail -n 1 "$dir.runner.err")"
 		[ -s "$dir.runner.err" ] || rm -f "$dir.runner.err"
+		# What the outer kernel said meanwhile (its console; a restart
+		# moved it to console.log.old).
+		if [ "$result" != pass ]; then
+			mkdir -p "$dir"
+			if [ "$(stat -c %s "$console" 2>/dev/null || echo 0)" -ge "$con0" ]; then
+				tail -c +"$((con0 + 1))" "$console"
+			else
+				tail -c +"$((con0 + 1))" "$console.old"
+			fi 2>/dev/null | tr -d '\r' > "$dir/outer-console.txt"
+		fi
 		detail=${line#soak: "$c" }
 		printf '%d\t%s\t%s\t%s\t%s\n' "$i" "$c" "$result" "$rc" "${detail#* }" >> "$out/results.tsv"
 		echo "soak: $(printf '%4d' "$i")/$boots $line"
