@@ -26,9 +26,15 @@ void vhost_shm_table_destroy(struct vhost_shm_table *t)
 	pthread_mutex_destroy(&t->lock);
 }
 
+/*
+ * A back-end that stops reading its own channel cannot hold the reply (and
+ * so the service thread) for longer than one message's timeout.
+ */
 static int channel_reply(struct vhost_channel *ch,
-			 const struct vhost_user_hdr *req, int result)
+			 const struct vhost_user_hdr *req, int result,
+			 int timeout_ms)
 {
+	struct vhost_wait w = VHOST_WAIT_FOREVER;
 	struct vhost_msg r;
 
 	if (!ch->reply_ack || !(req->flags & VHOST_USER_NEED_REPLY_MASK))
@@ -36,7 +42,8 @@ static int channel_reply(struct vhost_channel *ch,
 	vhost_msg_init(&r, req->request, VHOST_USER_REPLY_MASK, sizeof(r.p.u64));
 	/* 0 = success; failures carry the positive errno (non-zero). */
 	r.p.u64 = result < 0 ? (uint64_t)-result : 0;
-	return vhost_msg_send(ch->sock, &r);
+	w.deadline_ms = vhost_deadline_in(timeout_ms);
+	return vhost_msg_send_wait(ch->sock, &r, &w);
 }
 
 /*
@@ -174,7 +181,8 @@ int vhost_channel_serve_one(struct vhost_channel *ch, int timeout_ms,
 				m.hdr.request, m.hdr.size,
 				"wrong fd count or header", m.hdr.flags);
 		__atomic_fetch_add(&ch->refused, 1, __ATOMIC_RELAXED);
-		return channel_reply(ch, &m.hdr, -EBADMSG);
+		ret = channel_reply(ch, &m.hdr, -EBADMSG, timeout_ms);
+		goto sent;
 	}
 	if (ret == -ECONNRESET)
 		return why_fail(why, whylen, ret,
@@ -190,5 +198,11 @@ int vhost_channel_serve_one(struct vhost_channel *ch, int timeout_ms,
 		__atomic_fetch_add(&ch->maps, 1, __ATOMIC_RELAXED);
 	else if (m.hdr.request == VHOST_USER_BACKEND_SHMEM_UNMAP)
 		__atomic_fetch_add(&ch->unmaps, 1, __ATOMIC_RELAXED);
-	return channel_reply(ch, &m.hdr, ret);
+	ret = channel_reply(ch, &m.hdr, ret, timeout_ms);
+sent:
+	if (ret)
+		return why_fail(why, whylen, ret,
+				"back-end channel: cannot reply: %s",
+				strerror(-ret));
+	return 0;
 }
