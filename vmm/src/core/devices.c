@@ -44,6 +44,7 @@ void vm_dev_services_init(struct vmm *vm)
 
 	s->log = &vm->log;
 	s->stop = stop_machine;
+	s->stop_fd = vm->stop_efd;
 	s->ms_since_start = ms_since_start;
 	s->machine = vm;
 	s->ram_fd = vm->ram.memfd;

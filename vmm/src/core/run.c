@@ -297,15 +297,16 @@ static int write_acpi(struct vmm *vm)
 			  ACPI_TABLES_MAX, NULL);
 }
 
+/*
+ * The stop eventfd is never read: it stays readable, so every device
+ * thread polling it (dev_services.stop_fd) sees the stop too.
+ */
 static void wait_for_stop(struct vmm *vm)
 {
 	struct pollfd p = { .fd = vm->stop_efd, .events = POLLIN };
-	uint64_t v;
 
-	while (!atomic_load(&vm->stopping)) {
-		if (poll(&p, 1, -1) > 0 && read(vm->stop_efd, &v, sizeof(v)) < 0)
-			continue;
-	}
+	while (!atomic_load(&vm->stopping))
+		poll(&p, 1, -1);
 }
 
 static void stop_vcpus(struct vmm *vm, unsigned int started)

@@ -77,7 +77,7 @@ struct vmm {
 	atomic_int stop_claimed;
 	atomic_uint unclaimed_logged;	/* debug lines about unclaimed I/O */
 	atomic_bool stopping;
-	int stop_efd;
+	int stop_efd;			/* readable for good once stopping */
 	struct vmm_exit exit;
 	bool ran;
 };

@@ -52,6 +52,13 @@ struct dev_services {
 	/* Stop the machine (power off, reboot); any thread, signal-safe. */
 	void (*stop)(void *machine, enum vmm_exit_reason reason,
 		     const char *detail);
+	/*
+	 * Readable, and readable for good, once the machine stops (a guest
+	 * power-off, vmm_stop(), a signal): device threads poll it in every
+	 * wait on another process, so that a stop never waits on one. Never
+	 * read it (that would hide the stop from the others).
+	 */
+	int stop_fd;
 	/* Milliseconds since the configured start; *frac_us gets the rest. */
 	uint64_t (*ms_since_start)(void *machine, uint64_t *frac_us);
 	void *machine;
