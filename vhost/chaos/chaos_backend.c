@@ -82,6 +82,7 @@ struct chaos {
 	bool flooding;
 	char result[128];
 	struct hungfs *fs;
+	int fs_fd;		/* closed only once the daemon is gone */
 	char fs_dir[64];
 };
 
@@ -202,7 +203,8 @@ static void send_fuse_fd(struct chaos *c)
 	say("fuse-fd: SHMEM_MAP of %s/f (the FUSE daemon hangs)", c->fs_dir);
 	ret = vhost_be_shmem_map(c->be, shmid, 0, 4096, fd, 0,
 				 VHOST_USER_FLAG_MAP_RW);
-	close(fd);
+	/* A close() now would wait for FLUSH, which nobody answers. */
+	c->fs_fd = fd;
 	snprintf(c->result, sizeof(c->result), "%s",
 		 ret == 0 ? "mapped" : ret == -EREMOTEIO ? "refused" :
 		 ret == -ETIMEDOUT ? "no-reply" : strerror(-ret));
@@ -362,7 +364,9 @@ static int run(struct chaos *c)
 	}
 	if (c->be)
 		drop_connection(c);
-	hungfs_destroy(c->fs);
+	hungfs_destroy(c->fs);	/* ends every request still waiting */
+	if (c->fs_fd >= 0)
+		close(c->fs_fd);
 	if (c->fs)
 		rmdir(c->fs_dir);
 	unlink(c->socket_path);
@@ -407,7 +411,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct chaos c = { .arm = ARM_OWNER, .delay_ms = 4900,
-			   .count = 1000000, .queues = 1, .queue_filler = -1 };
+			   .count = 1000000, .queues = 1, .queue_filler = -1,
+			   .fs_fd = -1 };
 	unsigned int id;
 	unsigned long long size;
 	int o;

@@ -30,6 +30,16 @@ void vhost_shm_table_destroy(struct vhost_shm_table *t)
  * A back-end that stops reading its own channel cannot hold the reply (and
  * so the service thread) for longer than one message's timeout.
  */
+static void channel_close_fd(void *opaque, int fd)
+{
+	struct vhost_channel *ch = opaque;
+
+	if (ch->reaper)
+		vhost_fd_close(ch->reaper, fd);
+	else
+		close(fd);
+}
+
 static int channel_reply(struct vhost_channel *ch,
 			 const struct vhost_user_hdr *req, int result,
 			 int timeout_ms)
@@ -103,6 +113,14 @@ static int channel_map(struct vhost_channel *ch, struct vhost_msg *m)
 			 (unsigned long long)(mm->flags & ~VHOST_USER_FLAG_MAP_MASK));
 		goto out;
 	}
+	/*
+	 * What the fd is, before the table lock: a refused fd never holds
+	 * the lock that a device reset and teardown take, and nothing in the
+	 * check waits on another process (a hung FUSE daemon, say).
+	 */
+	ret = shmem_check_fd(q.fd, q.fd_offset, q.len, why, sizeof(why));
+	if (ret)
+		goto out;
 	pthread_mutex_lock(&ch->shm->lock);
 	r = ch->shm->regions[mm->shmid];
 	if (r)
@@ -120,7 +138,7 @@ out:
 				(unsigned long long)mm->len,
 				(unsigned long long)mm->fd_offset,
 				(unsigned long long)mm->flags, why);
-	close(q.fd);
+	channel_close_fd(ch, q.fd);
 	return ret;
 }
 
@@ -169,11 +187,15 @@ static int channel_dispatch(struct vhost_channel *ch, struct vhost_msg *m)
 int vhost_channel_serve_one(struct vhost_channel *ch, int timeout_ms,
 			    char *why, size_t whylen)
 {
+	struct vhost_wait w = VHOST_WAIT_FOREVER;
 	struct vhost_msg m;
 	int ret;
 
-	ret = vhost_msg_recv(ch->sock, &m, VHOST_MSG_BACKEND_REQ, 0, false,
-			     timeout_ms);
+	w.deadline_ms = vhost_deadline_in(timeout_ms);
+	w.close_fd = channel_close_fd;
+	w.close_opaque = ch;
+	ret = vhost_msg_recv_wait(ch->sock, &m, VHOST_MSG_BACKEND_REQ, 0, false,
+				  &w);
 	if (ret == -EBADMSG) {
 		channel_refused(ch,
 				"back-end %s (%u) malformed: size %u, %s, flags 0x%x",
@@ -191,7 +213,7 @@ int vhost_channel_serve_one(struct vhost_channel *ch, int timeout_ms,
 		return why_fail(why, whylen, ret, "back-end channel: %s",
 				strerror(-ret));
 	ret = channel_dispatch(ch, &m);
-	vhost_msg_close_fds(&m);
+	vhost_msg_drop_fds(&m, &w);
 	if (ret)
 		__atomic_fetch_add(&ch->refused, 1, __ATOMIC_RELAXED);
 	else if (m.hdr.request == VHOST_USER_BACKEND_SHMEM_MAP)

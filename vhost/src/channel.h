@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fdclose.h"
 #include "log.h"
 #include "vhost/proto.h"
 
@@ -34,6 +35,8 @@ struct vhost_channel {
 	const struct vhost_logger *log;
 	void (*config_changed)(void *opaque);
 	void *opaque;
+	/* Closes the back-end's fds; NULL: close() (tests, fuzzing). */
+	struct vhost_fd_reaper *reaper;
 	/* counters, updated by the serving thread only */
 	uint64_t maps, unmaps, refused;
 	/* refusal log rate limit: the second, lines in it, lines held back */

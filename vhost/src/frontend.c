@@ -389,6 +389,7 @@ static int fe_alloc(const struct vhost_fe_config *cfg, struct vhost_fe **out,
 	pthread_mutex_init(&fe->req_lock, NULL);
 	pthread_mutex_init(&fe->lost_lock, NULL);
 	vhost_shm_table_init(&fe->shm);
+	vhost_fd_reaper_init(&fe->reaper);
 	*out = fe;
 	return 0;
 }
@@ -419,6 +420,7 @@ void vhost_fe_destroy(struct vhost_fe *fe)
 		return;
 	fe_close_connection(fe);
 	vhost_shm_table_destroy(&fe->shm);
+	vhost_fd_reaper_destroy(&fe->reaper);
 	pthread_mutex_destroy(&fe->lost_lock);
 	pthread_mutex_destroy(&fe->req_lock);
 	close(fe->stop_fd);

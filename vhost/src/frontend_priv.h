@@ -58,6 +58,7 @@ struct vhost_fe {
 
 	struct vhost_shm_table shm;
 	struct vhost_channel chan;
+	struct vhost_fd_reaper reaper;	/* the back-end's fds are closed here */
 };
 
 static inline bool fe_pf(const struct vhost_fe *fe, unsigned int bit)

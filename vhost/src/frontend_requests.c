@@ -27,12 +27,21 @@ void fe_lost(struct vhost_fe *fe, const char *why)
 		shutdown(fe->sock, SHUT_RDWR);
 }
 
+static void fe_close_fd(void *opaque, int fd)
+{
+	struct vhost_fe *fe = opaque;
+
+	vhost_fd_close(&fe->reaper, fd);
+}
+
 struct vhost_wait fe_wait(const struct vhost_fe *fe, int timeout_ms)
 {
 	struct vhost_wait w = {
 		.deadline_ms = vhost_deadline_in(timeout_ms),
 		.cancel = { fe->cancel_fd,
 			    fe->cfg.has_cancel_fd ? fe->cfg.cancel_fd : -1 },
+		.close_fd = fe_close_fd,
+		.close_opaque = (void *)fe,
 	};
 
 	if (fe->nego_deadline_ms >= 0 && (w.deadline_ms < 0 ||

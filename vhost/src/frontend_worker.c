@@ -105,6 +105,7 @@ int fe_worker_start(struct vhost_fe *fe)
 		.log = &fe->log,
 		.config_changed = worker_config_changed,
 		.opaque = fe,
+		.reaper = &fe->reaper,
 	};
 	return -thread_start(&fe->thread, worker_main, fe);
 }

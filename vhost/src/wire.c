@@ -38,6 +38,20 @@ void vhost_msg_close_fds(struct vhost_msg *m)
 	m->nfds = 0;
 }
 
+void vhost_msg_drop_fds(struct vhost_msg *m, const struct vhost_wait *w)
+{
+	if (!w->close_fd) {
+		vhost_msg_close_fds(m);
+		return;
+	}
+	for (unsigned int i = 0; i < m->nfds; i++) {
+		if (m->fds[i] >= 0)
+			w->close_fd(w->close_opaque, m->fds[i]);
+		m->fds[i] = -1;
+	}
+	m->nfds = 0;
+}
+
 int vhost_msg_take_fd(struct vhost_msg *m, unsigned int i)
 {
 	int fd;
@@ -313,7 +327,10 @@ static void rx_collect_fds(struct rx *rx, struct msghdr *mh)
 			if (rx->m->nfds < VHOST_USER_MAX_FDS) {
 				rx->m->fds[rx->m->nfds++] = fd;
 			} else {
-				close(fd);
+				if (rx->w.close_fd)
+					rx->w.close_fd(rx->w.close_opaque, fd);
+				else
+					close(fd);
 				rx->bad = true;
 			}
 		}
@@ -422,6 +439,6 @@ int vhost_msg_recv_wait(int sock, struct vhost_msg *m,
 	}
 	return 0;
 fail:
-	vhost_msg_close_fds(m);
+	vhost_msg_drop_fds(m, &rx.w);
 	return ret;
 }

@@ -75,9 +75,19 @@ struct vhost_msg_rule vhost_msg_rule(enum vhost_msg_kind kind,
 struct vhost_wait {
 	int64_t deadline_ms;
 	int cancel[2];
+	/*
+	 * How a receive closes the fds of a message it refuses: NULL is
+	 * close(); a front-end passes one that never waits on the back-end
+	 * (fdclose.h).
+	 */
+	void (*close_fd)(void *opaque, int fd);
+	void *close_opaque;
 };
 
-#define VHOST_WAIT_FOREVER	((struct vhost_wait){ -1, { -1, -1 } })
+#define VHOST_WAIT_FOREVER	((struct vhost_wait){ -1, { -1, -1 }, NULL, NULL })
+
+/* vhost_msg_close_fds() through @w's close_fd. */
+void vhost_msg_drop_fds(struct vhost_msg *m, const struct vhost_wait *w);
 
 /* The deadline @ms milliseconds from now (-1: none). */
 int64_t vhost_deadline_in(int ms);
