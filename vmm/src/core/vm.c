@@ -164,6 +164,8 @@ static struct vmm *vm_alloc(const struct vmm_config *cfg)
 	}
 	bus_init(&vm->pio);
 	bus_init(&vm->mmio);
+	shmem_budget_init(&vm->map_budget, shmem_map_budget_default(), NULL,
+			  "the machine");
 	return vm;
 }
 

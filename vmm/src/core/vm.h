@@ -19,6 +19,8 @@
 
 #include <vmm/vmm.h>
 
+#include <shmem/shmem.h>
+
 #include "base/log.h"
 #include "boot/bzimage.h"
 #include "core/cpu.h"
@@ -29,8 +31,6 @@
 #include "devices/device.h"
 
 #define VM_MAX_DEVICES	16
-
-struct shmem_region;
 
 /* One attached device and what the machine wired for it. */
 struct vm_device {
@@ -52,6 +52,7 @@ struct vm_device {
 	} notify[DEV_MAX_NOTIFY];
 	unsigned int nshm;
 	struct shmem_region *shm[DEV_MAX_SHM];
+	struct shmem_budget budget;	/* mappings of all its regions */
 	bool started;
 };
 
@@ -70,6 +71,8 @@ struct vmm {
 
 	struct resources res;
 	struct dev_services svc;
+	/* Every device's mappings together: the process's VMAs are finite. */
+	struct shmem_budget map_budget;
 	unsigned int ndevices;
 	struct vm_device *devices[VM_MAX_DEVICES];
 

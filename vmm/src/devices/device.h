@@ -150,6 +150,12 @@ struct dev_desc {
 	struct dev_notify notify[DEV_MAX_NOTIFY];
 	unsigned int nshm;
 	struct dev_shm_req shm[DEV_MAX_SHM];
+	/*
+	 * Live mappings its regions may hold together; 0: the machine's
+	 * default, half of the machine's budget (docs/shmem.md). Never more
+	 * than the machine's budget.
+	 */
+	uint64_t max_mappings;
 	/* Describe window 0 and the interrupt as an LNRO0005 device. */
 	bool acpi_virtio_mmio;
 };

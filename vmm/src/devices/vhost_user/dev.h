@@ -81,6 +81,7 @@ struct vhost_user_dev {
 	int kick_fd[VIRTIO_MMIO_MAX_QUEUES];	/* ioeventfds */
 	unsigned int nshm;
 	struct dev_shm_req shm[VMM_VHOST_USER_MAX_SHM];
+	uint64_t max_mappings;		/* the user's; 0: the machine's default */
 	atomic_bool broken;		/* back-end gone; the worker reconnects */
 
 	/* The config space the guest reads: built here or the back-end's. */

@@ -353,6 +353,7 @@ static void describe(struct vhost_user_dev *d, struct dev_desc *out)
 		};
 	out->nshm = d->nshm;
 	memcpy(out->shm, d->shm, d->nshm * sizeof(d->shm[0]));
+	out->max_mappings = d->max_mappings;
 	out->acpi_virtio_mmio = true;
 }
 
@@ -367,6 +368,7 @@ static struct vhost_user_dev *dev_alloc(const struct dev_services *svc,
 		return NULL;
 	d->svc = svc;
 	d->virtio_id = c->virtio_id;
+	d->max_mappings = c->max_mappings;
 	d->call_fd = -1;
 	for (i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
 		d->kick_fd[i] = -1;
