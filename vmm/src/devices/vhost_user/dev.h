@@ -106,6 +106,9 @@ struct vhost_user_dev {
 	bool worker_running;
 	uint32_t done_epoch;		/* the last reset it carried out */
 	bool vring_on[VIRTIO_MMIO_MAX_QUEUES];
+	int64_t log_sec;		/* its log rate limit: the second, */
+	unsigned int log_burst;		/* lines in it, */
+	uint64_t log_held;		/* lines held back */
 };
 
 /* ---- shape.c ---- */

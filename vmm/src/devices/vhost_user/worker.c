@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +23,47 @@
 #include "common/why.h"
 
 #include "devices/vhost_user/dev.h"
+
+#define VU_LOG_BURST	10	/* the worker's lines a second, per device */
+
+/*
+ * The worker's own lines: a guest that resets a device in a loop, with a
+ * back-end that fails every time, gets at most VU_LOG_BURST lines a
+ * second; the lines held back are counted on the next one.
+ */
+static void vu_log(struct vhost_user_dev *d, enum vmm_log_level level,
+		   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void vu_log(struct vhost_user_dev *d, enum vmm_log_level level,
+		   const char *fmt, ...)
+{
+	int64_t sec = clock_now_ms() / 1000;
+	char line[300];
+	va_list ap;
+
+	if (level > d->svc->log->level)
+		return;
+	if (sec != d->log_sec) {
+		d->log_sec = sec;
+		d->log_burst = 0;
+	}
+	if (d->log_burst >= VU_LOG_BURST) {
+		d->log_held++;
+		return;
+	}
+	d->log_burst++;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (d->log_held)
+		vmm_logf(d->svc->log, level,
+			 "vhost-user %s: %s (and %llu more lines not logged)",
+			 d->name, line, (unsigned long long)d->log_held);
+	else
+		vmm_logf(d->svc->log, level, "vhost-user %s: %s", d->name,
+			 line);
+	d->log_held = 0;
+}
 
 /* What the worker took from the wanted state in one round. */
 struct vu_round {
@@ -68,9 +110,8 @@ static void stop_queues(struct vhost_user_dev *d, int64_t deadline)
 		if (d->vring_on[i] && vhost_fe_connected(d->fe) &&
 		    !op_overdue(d, deadline, "reset") &&
 		    vhost_fe_vring_stop(d->fe, i, &last, why, sizeof(why)))
-			log_debug(d->svc->log,
-				  "vhost-user %s: cannot stop queue %u: %s",
-				  d->name, i, why);
+			vu_log(d, VMM_LOG_DEBUG, "cannot stop queue %u: %s", i,
+			       why);
 		d->vring_on[i] = false;
 	}
 }
@@ -83,9 +124,9 @@ static void refresh_config(struct vhost_user_dev *d)
 	if (!d->be_config)
 		return;
 	if (vu_read_config(d, why, sizeof(why))) {
-		log_warn(d->svc->log,
-			 "vhost-user %s: cannot read the config space: %s",
-			 d->name, why);
+		/* A back-end that went away again is reported as such. */
+		vu_log(d, vhost_fe_connected(d->fe) ? VMM_LOG_WARN :
+		       VMM_LOG_DEBUG, "cannot read the config space: %s", why);
 		return;
 	}
 	virtio_mmio_signal_config(&d->t);
@@ -106,12 +147,11 @@ static bool reconnect(struct vhost_user_dev *d)
 	if (ret) {
 		atomic_store(&d->broken, true);
 		if (ret != -ECANCELED)
-			log_warn(d->svc->log,
-				 "vhost-user %s: reconnect failed: %s; device stays stopped",
-				 d->name, why);
+			vu_log(d, VMM_LOG_WARN,
+			       "reconnect failed: %s; device stays stopped", why);
 		return false;
 	}
-	log_info(d->svc->log, "vhost-user %s: back-end reconnected", d->name);
+	vu_log(d, VMM_LOG_INFO, "back-end reconnected");
 	refresh_config(d);
 	return true;
 }
@@ -130,7 +170,7 @@ static void do_reset(struct vhost_user_dev *d)
 	stop_queues(d, deadline);
 	/* Drops every mapping of the device, even with the back-end gone. */
 	if (vhost_fe_reset(d->fe, why, sizeof(why)) && !needs_reconnect(d))
-		log_warn(d->svc->log, "vhost-user %s: reset: %s", d->name, why);
+		vu_log(d, VMM_LOG_WARN, "reset: %s", why);
 	op_overdue(d, deadline, "reset");
 	if (needs_reconnect(d))
 		reconnect(d);
@@ -211,14 +251,13 @@ static void do_start(struct vhost_user_dev *d, const struct vu_start *s)
 	if (ret == -ECANCELED)
 		return;
 	if (ret) {
-		log_err(d->svc->log, "vhost-user %s: cannot start the device: %s",
-			d->name, why);
+		vu_log(d, VMM_LOG_ERROR, "cannot start the device: %s", why);
 		stop_queues(d, deadline);
 		virtio_mmio_start_failed(&d->t, s->resets);
 		return;
 	}
-	log_info(d->svc->log, "vhost-user %s: started, features 0x%llx",
-		 d->name, (unsigned long long)s->features);
+	vu_log(d, VMM_LOG_INFO, "started, features 0x%llx",
+	       (unsigned long long)s->features);
 }
 
 static void do_write(struct vhost_user_dev *d, const struct vu_config_write *w)
@@ -227,8 +266,7 @@ static void do_write(struct vhost_user_dev *d, const struct vu_config_write *w)
 
 	if (vhost_fe_set_config(d->fe, w->off, w->data, w->len, why,
 				sizeof(why)) < 0)
-		log_debug(d->svc->log, "vhost-user %s: config write: %s",
-			  d->name, why);
+		vu_log(d, VMM_LOG_DEBUG, "config write: %s", why);
 }
 
 /*
