@@ -298,7 +298,8 @@ static void accept_one(struct chaos *c, const struct vhost_be_config *cfg)
 		drop_connection(c);
 	if (vhost_be_new(fd, cfg, &c->be))
 		return;
-	c->reading = true;
+	/* Armed, a back-end that stopped reading stops on every connection. */
+	c->reading = !(c->armed && c->mode == M_STOP_READING);
 	c->connections++;
 	status(c);
 }
