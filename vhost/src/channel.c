@@ -184,6 +184,34 @@ static int channel_dispatch(struct vhost_channel *ch, struct vhost_msg *m)
 	}
 }
 
+static void channel_count_refusal(struct vhost_channel *ch)
+{
+	struct timespec ts;
+
+	__atomic_fetch_add(&ch->refused, 1, __ATOMIC_RELAXED);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if ((int64_t)ts.tv_sec != ch->refuse_sec) {
+		ch->refuse_sec = (int64_t)ts.tv_sec;
+		ch->refuse_count = 0;
+	}
+	if (++ch->refuse_count == VHOST_CHANNEL_REFUSALS_PER_SEC)
+		channel_refused(ch,
+				"the back-end had %d requests refused in a second: its channel waits for the next one",
+				VHOST_CHANNEL_REFUSALS_PER_SEC);
+}
+
+int vhost_channel_pause_ms(struct vhost_channel *ch)
+{
+	struct timespec ts;
+
+	if (ch->refuse_count < VHOST_CHANNEL_REFUSALS_PER_SEC)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if ((int64_t)ts.tv_sec != ch->refuse_sec)
+		return 0;
+	return (int)((1000000000L - ts.tv_nsec) / 1000000) + 1;
+}
+
 int vhost_channel_serve_one(struct vhost_channel *ch, int timeout_ms,
 			    char *why, size_t whylen)
 {
@@ -202,7 +230,7 @@ int vhost_channel_serve_one(struct vhost_channel *ch, int timeout_ms,
 				vhost_user_backend_request_name(m.hdr.request),
 				m.hdr.request, m.hdr.size,
 				"wrong fd count or header", m.hdr.flags);
-		__atomic_fetch_add(&ch->refused, 1, __ATOMIC_RELAXED);
+		channel_count_refusal(ch);
 		ret = channel_reply(ch, &m.hdr, -EBADMSG, timeout_ms);
 		goto sent;
 	}
@@ -215,7 +243,7 @@ int vhost_channel_serve_one(struct vhost_channel *ch, int timeout_ms,
 	ret = channel_dispatch(ch, &m);
 	vhost_msg_drop_fds(&m, &w);
 	if (ret)
-		__atomic_fetch_add(&ch->refused, 1, __ATOMIC_RELAXED);
+		channel_count_refusal(ch);
 	else if (m.hdr.request == VHOST_USER_BACKEND_SHMEM_MAP)
 		__atomic_fetch_add(&ch->maps, 1, __ATOMIC_RELAXED);
 	else if (m.hdr.request == VHOST_USER_BACKEND_SHMEM_UNMAP)

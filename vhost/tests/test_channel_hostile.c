@@ -251,3 +251,26 @@ Test(hostile, a_map_over_the_budget_gets_a_failure_and_one_line)
 		  last);
 	cr_assert_eq(shmem_count(region), 2);
 }
+
+Test(hostile, a_flood_of_refusals_pauses_the_channel_until_the_next_second)
+{
+	struct timespec ts;
+	int pause;
+
+	do {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		usleep(1000);
+	} while (ts.tv_nsec > 100000000);
+	for (uint64_t i = 0; i < VHOST_CHANNEL_REFUSALS_PER_SEC - 1; i++)
+		refuse_one(i);
+	cr_assert_eq(vhost_channel_pause_ms(&ch), 0, "not yet");
+	refuse_one(VHOST_CHANNEL_REFUSALS_PER_SEC);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	cr_assert(ts.tv_nsec < 900000000, "the flood spilled into the next second");
+	pause = vhost_channel_pause_ms(&ch);
+	cr_assert(pause > 100 && pause <= 1000, "pause %d ms", pause);
+	cr_assert(strstr(last, "waits for the next one") ||
+		  lines == 10, "logged: %s", last);
+	usleep((useconds_t)pause * 1000);
+	cr_assert_eq(vhost_channel_pause_ms(&ch), 0, "a new second, a new budget");
+}
