@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,6 +85,8 @@ static void start_chaos(const char *mode, const char *arm, const char *extra)
 	chaos = fork();
 	cr_assert_geq(chaos, 0);
 	if (!chaos) {
+		/* A test that times out must not leave its back-end behind. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (!getenv("VMM_TEST_VERBOSE")) {
 			int null = open("/dev/null", O_WRONLY);
 
