@@ -10,7 +10,7 @@
 # Usage, where KVM works (the guest-tests runner gives it):
 #   guest-tests/runner/with-kvm.sh BUILD -- bash bench/chaos/chaos.sh [MODE...]
 # MODE: healthy never-accept stop-reading slow close-after-owner fuse-fd
-# flood (default: all). VMM_CHAOS_SECS (10), VMM_CHAOS_ROUNDS (3),
+# flood (default: all). VMM_CHAOS_SECS (8), VMM_CHAOS_ROUNDS (2),
 # VMM_CHAOS_MEMORY (128M). Needs root for fuse-fd (a FUSE mount).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,8 +19,8 @@ export VMM=${VMM:-$VMM_BUILD_DIR/vmm/vmm}
 . "$here/../../guest-tests/lib/vhost.sh"
 
 CHAOS=$VMM_BUILD_DIR/vhost/vhost-user-chaos
-SECS=${VMM_CHAOS_SECS:-10}
-ROUNDS=${VMM_CHAOS_ROUNDS:-3}
+SECS=${VMM_CHAOS_SECS:-8}
+ROUNDS=${VMM_CHAOS_ROUNDS:-2}
 MEMORY=${VMM_CHAOS_MEMORY:-128M}
 GUEST_TIMEOUT=$((ROUNDS * 2 * (SECS + 10) + 300))
 modes=("$@")

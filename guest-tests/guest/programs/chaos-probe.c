@@ -8,9 +8,9 @@
  *       reads: how long that vCPU was kept from running
  *   chaos-probe hammer INDEX SECONDS CPU
  *       drive the INDEX-th virtio-mmio device with id 63 (in address
- *       order) from CPU as a driver would, over and over: reset, feature
- *       negotiation, one queue, DRIVER_OK, config reads; print the
- *       longest single register access
+ *       order) from CPU as a driver would, over and over (200 us apart):
+ *       reset, feature negotiation, one queue, DRIVER_OK, config reads;
+ *       print the longest single register access
  *
  * Both print one line, "VMMTEST: ...". The hammer's queue addresses are
  * never used: no queue is ever notified.
@@ -150,6 +150,8 @@ static int hammer(int index, int secs, int cpu)
 	while (now_ns() < end) {
 		one_round(win);
 		rounds++;
+		/* A breath between rounds: a driver does not reset in a loop. */
+		usleep(200);
 	}
 	wr(win, R_STATUS, 0);
 	printf("VMMTEST: hammer %d rounds %" PRIu64 " max_access_us %" PRIu64
