@@ -254,7 +254,10 @@ static int place(struct shmem_region *r, struct shm_node *n, int fd,
 	void *want = r->base + n->start, *p;
 	int err, ret;
 
-	if (f->plain_shmem)
+	if (r->test_mmap)
+		p = r->test_mmap(want, n->len, prot, MAP_SHARED | MAP_FIXED, fd,
+				 (off_t)n->fd_offset);
+	else if (f->plain_shmem)
 		p = mmap(want, n->len, prot, MAP_SHARED | MAP_FIXED, fd,
 			 (off_t)n->fd_offset);
 	else

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/why.h"
 #include "shmem/shmem.h"
@@ -39,6 +40,14 @@ struct shmem_region {
 	 * Only asked when drops_range is set.
 	 */
 	bool sealed_ro_refused;
+	/*
+	 * Test seam, never set by the library: when set, place() calls it
+	 * instead of mmap() (or the move) for a mapping, so a test can make
+	 * the kernel refuse the way some kernels do (after removing the old
+	 * range) on any kernel (shmem/tests/test_validate.c).
+	 */
+	void *(*test_mmap)(void *addr, size_t len, int prot, int flags, int fd,
+			   off_t off);
 	uint8_t shmid;
 	char name[SHMEM_NAME_MAX];
 	shmem_log_fn log;

@@ -10,6 +10,8 @@
 #define VRING_DESC_F_NEXT	1
 #define VRING_DESC_F_WRITE	2
 #define VRING_DESC_F_INDIRECT	4
+/* Descriptors in one indirect table at most (two full chains). */
+#define INDIRECT_MAX		(2 * VHOST_BE_MAX_SG)
 
 struct vring_desc_wire {
 	uint64_t addr;
@@ -108,6 +110,9 @@ void vhost_be_vring_drain_kick(struct vhost_be *be, unsigned int idx)
 		v = 0;
 }
 
+static int walk_indirect(struct vhost_be *be, const struct vring_desc_wire *d,
+			 struct vhost_be_elem *e);
+
 static int elem_add(struct vhost_be_elem *e, void *p, uint32_t len, bool wr)
 {
 	if (wr) {
@@ -123,23 +128,28 @@ static int elem_add(struct vhost_be_elem *e, void *p, uint32_t len, bool wr)
 	return 0;
 }
 
-static int walk_chain(struct vhost_be *be, struct be_vring *vq, uint16_t head,
+/*
+ * Follow descriptors from @i in @table (@n entries) into @e. Each entry is
+ * copied before it is used; the walk ends after at most @n hops.
+ */
+static int walk_descs(struct vhost_be *be, const struct vring_desc_wire *table,
+		      uint32_t n, uint32_t i, bool indirect,
 		      struct vhost_be_elem *e)
 {
-	uint32_t i = head;
-
-	e->head = head;
-	e->nrd = e->nwr = 0;
 	for (uint32_t hops = 0;; hops++) {
 		struct vring_desc_wire d;
 		void *p;
 		int ret;
 
-		if (i >= vq->num || hops >= vq->num)
+		if (i >= n || hops >= n)
 			return -EINVAL;
-		memcpy(&d, &vq->desc[i], sizeof(d));
-		if (d.flags & VRING_DESC_F_INDIRECT)
-			return -EINVAL;
+		memcpy(&d, &table[i], sizeof(d));
+		if (d.flags & VRING_DESC_F_INDIRECT) {
+			/* Only the head of a ring chain may be a table. */
+			if (indirect || hops)
+				return -EINVAL;
+			return walk_indirect(be, &d, e);
+		}
 		p = vhost_be_gpa_to_va(be, d.addr, d.len);
 		if (!p)
 			return -EINVAL;
@@ -150,6 +160,35 @@ static int walk_chain(struct vhost_be *be, struct be_vring *vq, uint16_t head,
 			return 1;
 		i = d.next;
 	}
+}
+
+/*
+ * An indirect table (VIRTIO_RING_F_INDIRECT_DESC, when negotiated): a whole
+ * number of descriptors inside guest memory, no NEXT on the descriptor that
+ * points to it, no table inside it.
+ */
+static int walk_indirect(struct vhost_be *be, const struct vring_desc_wire *d,
+			 struct vhost_be_elem *e)
+{
+	const struct vring_desc_wire *table;
+	uint32_t n = d->len / sizeof(*d);
+
+	if (!(be->acked_features & (1ull << VHOST_BE_F_INDIRECT_DESC)) ||
+	    (d->flags & VRING_DESC_F_NEXT) || d->len % sizeof(*d) || !n ||
+	    n > INDIRECT_MAX)
+		return -EINVAL;
+	table = vhost_be_gpa_to_va(be, d->addr, d->len);
+	if (!table)
+		return -EINVAL;
+	return walk_descs(be, table, n, 0, true, e);
+}
+
+static int walk_chain(struct vhost_be *be, struct be_vring *vq, uint16_t head,
+		      struct vhost_be_elem *e)
+{
+	e->head = head;
+	e->nrd = e->nwr = 0;
+	return walk_descs(be, vq->desc, vq->num, head, false, e);
 }
 
 int vhost_be_vring_pop(struct vhost_be *be, unsigned int idx,

@@ -41,7 +41,15 @@ struct vhost_be;
 
 #define VHOST_BE_MAX_QUEUES	64
 #define VHOST_BE_MAX_MEM_SLOTS	32
-#define VHOST_BE_MAX_SG		64	/* buffers in one descriptor chain */
+#define VHOST_BE_MAX_SG		512	/* buffers of each kind in one chain */
+/*
+ * VIRTIO_RING_F_INDIRECT_DESC: when the device offers this bit in
+ * vhost_be_config.features and the front-end acks it, a chain's head may
+ * point to an indirect descriptor table (checked like the ring: inside
+ * guest memory, a whole number of descriptors, at most 2 * VHOST_BE_MAX_SG,
+ * no NEXT on the head, no table inside a table).
+ */
+#define VHOST_BE_F_INDIRECT_DESC	28
 
 struct vhost_be_ops {
 	/* Config space access; NULL or a negative return refuses it. */

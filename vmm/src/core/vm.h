@@ -23,6 +23,7 @@
 
 #include "base/log.h"
 #include "boot/bzimage.h"
+#include "boot/elf.h"
 #include "core/cpu.h"
 #include "core/kvm.h"
 #include "core/memory.h"
@@ -101,24 +102,36 @@ uint64_t vm_ms_since_start(const struct vmm *vm, uint64_t *frac_us);
 
 /* ---- load.c ---- */
 
-/* The guest's boot files, read and checked before KVM is touched. */
+/*
+ * The guest's boot files, read and checked before KVM is touched. A
+ * bzImage is read whole; of an ELF vmlinux only the headers are, and its
+ * segments go from the file straight into guest RAM at load time.
+ */
 struct boot_files {
-	uint8_t *image;
+	enum boot_mode mode;
+	uint8_t *image;			/* BOOT_MODE_64BIT: the bzImage */
 	uint64_t image_len;
 	struct bzimage_info info;
+	int kernel_fd;			/* BOOT_MODE_PVH: the vmlinux, or -1 */
+	uint64_t kernel_size;
+	struct elf_kernel elf;
 	int initrd_fd;			/* -1: no initrd */
 	uint64_t initrd_size;
 };
 
-/* Read the kernel (checked as a bzImage) and open the initrd of @cfg. */
+/*
+ * Read and check the kernel of @cfg (a bzImage or an ELF vmlinux with a
+ * PVH entry, told apart by content) and open its initrd.
+ */
 int vm_boot_files_read(const struct vmm_config *cfg, struct boot_files *bf,
 		       struct vmm_error *err);
 /*
- * Load them into guest RAM with the command line, the e820 map, the page
- * tables and the reset-vector stub; fill @entry with the 64-bit entry.
+ * Load them into guest RAM with the command line, the memory map, the
+ * boot tables and the reset-vector stub; fill @entry with how the boot
+ * vCPU enters the kernel.
  */
 int vm_boot_files_load(struct vmm *vm, const struct vmm_config *cfg,
-		       const struct boot_files *bf, uint64_t *entry,
+		       const struct boot_files *bf, struct boot_entry *entry,
 		       struct vmm_error *err);
 void vm_boot_files_release(struct boot_files *bf);
 
