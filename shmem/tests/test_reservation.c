@@ -109,3 +109,37 @@ Test(reservation, files_that_are_not_tmpfs_still_map)
 	shmem_region_destroy(r);
 	close(fd);
 }
+
+/*
+ * A file on the machine's own disk (/tmp: ext4 on a stock Debian) maps,
+ * through the move, and shows the file's bytes both ways.
+ */
+Test(reservation, a_file_on_a_local_disk_maps)
+{
+	struct shmem_region_config cfg = { .size = 16 * PAGE, .name = "disk" };
+	char path[] = "/tmp/shmem-disk-XXXXXX", why[SHMEM_WHY_MAX] = "";
+	uint8_t byte = 0x5a, *base;
+	struct shmem_region *r;
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	unlink(path);
+	cr_assert_eq(ftruncate(fd, (off_t)(2 * PAGE)), 0);
+	cr_assert_eq(pwrite(fd, &byte, 1, (off_t)(PAGE + 9)), 1);
+	cr_assert_eq(shmem_check_fd(fd, 0, 2 * PAGE, why, sizeof(why)), 0,
+		     "a file in /tmp refused: %s", why);
+	cr_assert_eq(t_create(&cfg, &r), 0, "%s", t_why);
+	base = shmem_region_hva(r);
+	cr_assert_eq(t_map(r, 2 * PAGE, 2 * PAGE, fd, 0, SHMEM_MAP_RW, 1), 0,
+		     "%s", t_why);
+	cr_assert_eq(base[3 * PAGE + 9], 0x5a, "the file's second page");
+	base[2 * PAGE] = 7;
+	cr_assert_eq(pread(fd, &byte, 1, 0), 1);
+	cr_assert_eq(byte, 7, "a write through the mapping reaches the file");
+	cr_assert_not(probe_read(base + PAGE), "its neighbours stay PROT_NONE");
+	cr_assert_not(probe_read(base + 4 * PAGE));
+	cr_assert_eq(t_unmap(r, 2 * PAGE, 2 * PAGE), 0, "%s", t_why);
+	cr_assert(region_layout_ok(r, 1));
+	shmem_region_destroy(r);
+	close(fd);
+}
