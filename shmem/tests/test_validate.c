@@ -223,6 +223,23 @@ Test(validate, directory_fd)
 	close(fd);
 }
 
+/*
+ * Rule 11a: a regular file on a file system that is not known to be local.
+ * sysfs stands in for FUSE or NFS here (every machine has it, no root
+ * needed): its pages would come from a driver's show(), not from this
+ * kernel's page cache; vhost_channel_hostile does it with a hung FUSE mount.
+ */
+Test(validate, file_on_a_file_system_not_known_to_be_local)
+{
+	int fd = open("/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC);
+
+	cr_assert_geq(fd, 0, "open: %s", strerror(errno));
+	REJECT(t_map(r, 0, PAGE, fd, 0, 0, 1), -EREMOTE, "sysfs");
+	cr_assert_eq(shmem_check_fd(fd, 0, PAGE, NULL, 0), -EREMOTE,
+		     "shmem_check_fd() says the same");
+	close(fd);
+}
+
 Test(validate, write_sealed_memfd)
 {
 	int fd = memfd_pattern("sealed", 2, 0x10);

@@ -157,9 +157,16 @@ static struct vmm *vm_alloc(const struct vmm_config *cfg)
 	vm->start_ns = cfg->start_ns ? cfg->start_ns : clock_now_ns();
 	vm->ncpus = cfg->cpus;
 	vm->ram.memfd = -1;
-	vm->stop_efd = -1;
+	/* First: devices are given it, and a stop may come at any time. */
+	vm->stop_efd = eventfd(0, EFD_CLOEXEC);
+	if (vm->stop_efd < 0) {
+		free(vm);
+		return NULL;
+	}
 	bus_init(&vm->pio);
 	bus_init(&vm->mmio);
+	shmem_budget_init(&vm->map_budget, shmem_map_budget_default(), NULL,
+			  "the machine");
 	return vm;
 }
 
@@ -181,12 +188,6 @@ static int vm_build(struct vmm *vm, const struct vmm_config *cfg,
 		ret = attach_builtins(vm, cfg, err);
 	if (!ret)
 		ret = create_vcpus(vm, &entry, err);
-	if (!ret) {
-		vm->stop_efd = eventfd(0, EFD_CLOEXEC);
-		if (vm->stop_efd < 0)
-			ret = vm_fail(err, VMM_ERROR_HOST, -errno,
-				      "eventfd: %s", strerror(errno));
-	}
 	return ret;
 }
 

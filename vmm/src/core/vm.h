@@ -19,6 +19,8 @@
 
 #include <vmm/vmm.h>
 
+#include <shmem/shmem.h>
+
 #include "base/log.h"
 #include "boot/bzimage.h"
 #include "boot/elf.h"
@@ -30,8 +32,6 @@
 #include "devices/device.h"
 
 #define VM_MAX_DEVICES	16
-
-struct shmem_region;
 
 /* One attached device and what the machine wired for it. */
 struct vm_device {
@@ -53,6 +53,7 @@ struct vm_device {
 	} notify[DEV_MAX_NOTIFY];
 	unsigned int nshm;
 	struct shmem_region *shm[DEV_MAX_SHM];
+	struct shmem_budget budget;	/* mappings of all its regions */
 	bool started;
 };
 
@@ -71,6 +72,8 @@ struct vmm {
 
 	struct resources res;
 	struct dev_services svc;
+	/* Every device's mappings together: the process's VMAs are finite. */
+	struct shmem_budget map_budget;
 	unsigned int ndevices;
 	struct vm_device *devices[VM_MAX_DEVICES];
 
@@ -78,7 +81,7 @@ struct vmm {
 	atomic_int stop_claimed;
 	atomic_uint unclaimed_logged;	/* debug lines about unclaimed I/O */
 	atomic_bool stopping;
-	int stop_efd;
+	int stop_efd;			/* readable for good once stopping */
 	struct vmm_exit exit;
 	bool ran;
 };
