@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the unit tests with ThreadSanitizer and run them (label unit; the
-# three that cannot run under it are named below).
+# four that cannot run under it are named below).
 # Criterion needs a small helper under ThreadSanitizer: see
 # scripts/tsan/criterion-arena.c, linked into every executable of this build.
 # Usage: scripts/test-tsan.sh [--build-only]
@@ -26,8 +26,14 @@ cmake --build "$build" -j"$(nproc)"
 # Left out, because ThreadSanitizer's own shadow mappings change what they
 # check and they run one thread: shmem_region and shmem_scale compare the
 # whole /proc/self/maps before and after; vmm_install builds a consumer of
-# the installed library without the sanitizer's runtime. All three run in
-# the plain and the ASan/UBSan builds.
-TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+# the installed library without the sanitizer's runtime. Left out because
+# ThreadSanitizer cannot run it: vhost_channel_hostile closes an fd on a
+# hung FUSE mount from a clone(CLONE_VM) child (vhost/src/fdclose.c), which
+# its runtime kills with a SEGV, and runs the FUSE daemon in a forked child
+# with threads. All four run in the plain and the ASan/UBSan builds.
+# die_after_fork=0: vmm_serial forks and starts a thread in the child (an
+# embedding program whose console reader went away), which the runtime
+# otherwise refuses.
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:die_after_fork=0 \
   ctest --test-dir "$build" --output-on-failure -L unit \
-	-E '^(shmem_region|shmem_scale|vmm_install)$'
+	-E '^(shmem_region|shmem_scale|vmm_install|vhost_channel_hostile)$'
