@@ -5,7 +5,8 @@
 #
 # Usage: with-kvm.sh [--outer] BUILD_DIR [--timeout S] -- COMMAND [ARGS...]
 #
-# Inside, VMM_GUEST_IMAGES names the image directory.  Example:
+# Inside, VMM_GUEST_IMAGES names the image directory and VMM_BUILD_DIR the
+# build tree (unless already set), as the benchmark scripts expect.  Example:
 #   guest-tests/runner/with-kvm.sh build -- bash -c \
 #     'build/vmm/vmm run --kernel $VMM_GUEST_IMAGES/bzImage \
 #        --initrd $VMM_GUEST_IMAGES/initramfs.cpio.gz --cmdline console=ttyS0'
@@ -33,6 +34,7 @@ ctest --test-dir "$build" -R '^guest\.images$' --output-on-failure >&2
 "$here/kvm-env.sh" up "$state" --images "$gt/images" --rw "$build" \
 	--probe "$gt/kvm-probe" "${outer[@]}" >&2
 rc=0
-VMM_GUEST_IMAGES=$gt/images "$here/run-in-kvm.sh" "$state" "${timeout_args[@]}" -- "$@" || rc=$?
+VMM_GUEST_IMAGES=$gt/images VMM_BUILD_DIR=${VMM_BUILD_DIR:-$build} \
+	"$here/run-in-kvm.sh" "$state" "${timeout_args[@]}" -- "$@" || rc=$?
 "$here/kvm-env.sh" down "$state" >&2 || true
 exit "$rc"
