@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build vmm and run the whole test suite (unit tests and KVM guest tests).
 #
-# Every test runs once. The one exception: a guest scenario during which
+# Every test runs once, except those labelled 'unsettled' (a known failure
+# of unknown cause, written down in docs/testing.md): they are not run, and
+# the end of the run names them. The one exception to "once": a guest scenario during which
 # the outer VM that gives it KVM (QEMU emulating AMD SVM, docs/testing.md)
 # stopped or wedged. The runner then records the scenario in
 # $VMM_TEST_LOST_DIR (guest-tests/runner/run-in-kvm.sh), its outcome was
@@ -29,7 +31,8 @@ run_ctest() {
 	rm -rf "$lost"
 	mkdir -p "$lost"
 	rm -f "$failed_log"
-	VMM_TEST_LOST_DIR=$lost ctest --test-dir "$build" --output-on-failure "$@" || rc=$?
+	VMM_TEST_LOST_DIR=$lost ctest --test-dir "$build" --output-on-failure \
+		-LE unsettled "$@" || rc=$?
 	failed=()
 	[ -f "$failed_log" ] && mapfile -t failed < <(cut -d: -f2- "$failed_log")
 	[ "$rc" -eq 0 ] || [ "${#failed[@]}" -gt 0 ] ||
@@ -97,4 +100,9 @@ if [ "${#reasons[@]}" -gt 0 ]; then
 else
 	echo "test.sh: no test lost its outer VM; none was retried"
 fi
+# Said at the end of every run, so that what was not run is never taken
+# for a pass.
+unsettled=$(ctest --test-dir "$build" -N -L unsettled -FA '.*' | sed -n 's/^ *Test *#[0-9]*: //p' | paste -sd' ')
+[ -z "$unsettled" ] ||
+	echo "test.sh: not run (label 'unsettled', docs/testing.md says why): $unsettled"
 exit "$status"
