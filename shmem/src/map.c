@@ -117,6 +117,13 @@ static int explain_refusal(const struct shm_node *n, int fd, int err,
 			strerror(-err));
 }
 
+static uint64_t round_up_page(const struct shmem_region *r, uint64_t v)
+{
+	uint64_t rem = v % r->page_size;
+
+	return rem ? v + (r->page_size - rem) : v;
+}
+
 /* The file behind the fd: mappable type, long enough, not write-sealed. */
 static int check_fd_file(struct shmem_region *r, const struct shmem_map_req *q,
 			 struct shm_why *w)
@@ -136,7 +143,11 @@ static int check_fd_file(struct shmem_region *r, const struct shmem_map_req *q,
 				fd, (unsigned int)st.st_mode);
 	if (!S_ISREG(st.st_mode))
 		return 0;
-	if (fd_off + len > (uint64_t)st.st_size)
+	/*
+	 * The last page of a file is mappable whole (its bytes past the end
+	 * read as zeros); a page wholly past the end would fault.
+	 */
+	if (fd_off + len > round_up_page(r, (uint64_t)st.st_size))
 		return shm_fail(w, -ERANGE,
 				"fd_offset 0x%llx + len 0x%llx is beyond the end of fd %d (size 0x%llx)",
 				ULL(fd_off), ULL(len), fd, ULL(st.st_size));
