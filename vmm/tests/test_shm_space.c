@@ -53,6 +53,20 @@ Test(shm_space, stays_below_the_guest_physical_limit)
 	cr_assert_eq(shm_space_alloc(&s, 4096, &gpa), -ENOSPC);
 }
 
+Test(shm_space, stays_below_what_4_level_paging_maps)
+{
+	struct shm_space s;
+	uint64_t gpa;
+
+	/* 52 physical bits, but a 4-level guest maps only below 2^46. */
+	shm_space_init(&s, (1ULL << 46) - 2 * G, 52);
+	cr_assert_eq(shm_space_alloc(&s, 1 * G, &gpa), 0);
+	cr_assert_eq(gpa, (1ULL << 46) - 2 * G);
+	cr_assert_eq(shm_space_alloc(&s, 1 * G, &gpa), 0);
+	cr_assert_eq(shm_space_alloc(&s, 2 * M, &gpa), -ENOSPC,
+		     "the region would start at 2^46");
+}
+
 Test(shm_space, refuses_bad_sizes)
 {
 	struct shm_space s;

@@ -13,6 +13,12 @@
 #define SHM_FLOOR	(1ULL << 32)	/* never below 4 GiB */
 #define PHYS_BITS_MIN	36
 #define PHYS_BITS_MAX	52
+/*
+ * A guest with 4-level paging maps physical memory, device memory such as
+ * a DAX window included, only below 2^46 (MAX_PHYSMEM_BITS): a region
+ * above that fails the driver's probe even where CPUID allows it.
+ */
+#define SHM_LIMIT_BITS	46
 
 static uint64_t pow2_ceil(uint64_t v)
 {
@@ -30,6 +36,8 @@ void shm_space_init(struct shm_space *s, uint64_t ram_end,
 	if (phys_bits < PHYS_BITS_MIN || phys_bits > PHYS_BITS_MAX)
 		phys_bits = PHYS_BITS_MIN;
 	s->next = ram_end > SHM_FLOOR ? ram_end : SHM_FLOOR;
+	if (phys_bits > SHM_LIMIT_BITS)
+		phys_bits = SHM_LIMIT_BITS;
 	s->limit = 1ULL << phys_bits;
 }
 

@@ -6,7 +6,7 @@
  * Regions go above RAM (and above 4 GiB), each naturally aligned (to its
  * size rounded up to a power of two) so that the guest can map it with
  * large pages, and below the guest's physical address limit (CPUID
- * 0x80000008). The list serves the vCPU exit path: is an address inside
+ * 0x80000008), and below 2^46, what a 4-level-paging guest can map. The list serves the vCPU exit path: is an address inside
  * a region, and a one-line account of every region for the diagnostic.
  *
  * Locking: none. Regions are added before the VM runs (while devices are
