@@ -283,6 +283,8 @@ static int accept_frontend(struct dev *d)
 		.opaque = d,
 		.log = d->cfg->log,
 		.log_opaque = d->cfg->log_opaque,
+		/* A buffer in the DAX window fails its request (EFAULT). */
+		.unmapped_buffers = true,
 	};
 	int ret = vhost_be_accept(d->cfg->listen_fd, 0, &c, &d->be);
 

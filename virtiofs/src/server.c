@@ -295,6 +295,55 @@ static int check_request(struct vfs_req *r, const struct vfs_op **opp)
 	return 0;
 }
 
+/* Bytes before the first buffer outside guest memory (iov_base NULL). */
+static size_t mapped_prefix(const struct iovec *iov, unsigned int n,
+			    bool *whole)
+{
+	size_t t = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (!iov[i].iov_base && iov[i].iov_len) {
+			*whole = false;
+			return t;
+		}
+		t += iov[i].iov_len;
+	}
+	return t;
+}
+
+/*
+ * A request with a buffer the device could not reach (outside guest
+ * memory: in the DAX window, when a guest reads into or writes from a
+ * DAX-mapped page with direct I/O). The window's guest address is not
+ * the back-end's to know, so the request fails with EFAULT, answered if
+ * its headers are in reach; nothing is read from or written to the rest.
+ */
+static uint32_t refuse_unmapped(struct virtiofs_server *srv,
+				const struct iovec *in, unsigned int nin,
+				const struct iovec *out, unsigned int nout)
+{
+	struct fuse_out_header oh = { .len = sizeof(oh), .error = -EFAULT };
+	struct fuse_in_header h;
+	struct iov_cursor c;
+	bool whole = true;
+
+	if (mapped_prefix(in, nin, &whole) < sizeof(h) ||
+	    mapped_prefix(out, nout, &whole) < sizeof(oh))
+		return 0;
+	iov_cursor_init(&c, in, nin);
+	iov_read(&c, &h, sizeof(h));
+	if (h.opcode == FUSE_FORGET || h.opcode == FUSE_BATCH_FORGET)
+		return 0;
+	vfs_log(srv, atomic_exchange(&srv->unmapped_seen, true) ?
+		VIRTIOFS_LOG_DEBUG : VIRTIOFS_LOG_WARN,
+		"opcode %u unique %llu: a buffer outside guest memory (a DAX-mapped page?): EFAULT",
+		h.opcode, (unsigned long long)h.unique);
+	oh.unique = h.unique;
+	iov_cursor_init(&c, out, nout);
+	iov_write(&c, &oh, sizeof(oh));
+	return sizeof(oh);
+}
+
 uint32_t virtiofs_server_handle(struct virtiofs_server *srv,
 				const struct iovec *in, unsigned int nin,
 				const struct iovec *out, unsigned int nout)
@@ -307,8 +356,13 @@ uint32_t virtiofs_server_handle(struct virtiofs_server *srv,
 	const struct vfs_op *op;
 	size_t body, copy;
 	bool stream;
+	bool whole = true;
 	int err;
 
+	mapped_prefix(in, nin, &whole);
+	mapped_prefix(out, nout, &whole);
+	if (!whole)
+		return refuse_unmapped(srv, in, nin, out, nout);
 	iov_cursor_init(&r.in, in, nin);
 	iov_cursor_init(&r.out, out, nout);
 	if (!iov_read(&r.in, &r.h, sizeof(r.h)))

@@ -76,6 +76,7 @@ struct virtiofs_server {
 	unsigned int ninodes, nhandles;
 	bool initialized;
 	uint32_t minor;
+	atomic_bool unmapped_seen;	/* a request reached outside guest RAM */
 
 	struct vfs_dax dax;	/* its own lock, taken before this one */
 };

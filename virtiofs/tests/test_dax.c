@@ -675,3 +675,33 @@ Test(dax, without_dax_inode_no_file_is_flagged)
 	cr_assert_eq(fc_getattr(&c, lookup("big"), &a), 0);
 	cr_assert_not(a.flags & FUSE_ATTR_DAX);
 }
+
+/* ---- a request whose buffer lies in the window ---- */
+
+Test(dax, a_buffer_outside_guest_memory_fails_the_request)
+{
+	struct fuse_in_header h = { .len = sizeof(h) + sizeof(struct fuse_write_in) + 4096,
+				    .opcode = FUSE_WRITE, .unique = 77, .nodeid = 1 };
+	struct fuse_write_in wi = { .size = 4096 };
+	uint8_t out[64];
+	struct fuse_out_header oh;
+	struct iovec in[3] = {
+		{ &h, sizeof(h) }, { &wi, sizeof(wi) },
+		{ NULL, 4096 },		/* the device could not reach it */
+	};
+	struct iovec o[1] = { { out, sizeof(out) } };
+
+	cr_assert_eq(virtiofs_server_handle(srv, in, 3, o, 1), sizeof(oh));
+	memcpy(&oh, out, sizeof(oh));
+	cr_assert_eq(oh.error, -EFAULT);
+	cr_assert_eq(oh.unique, 77);
+	cr_assert_eq(oh.len, sizeof(oh));
+	/* No room for a reply header where it can be written: no reply. */
+	o[0].iov_base = NULL;
+	cr_assert_eq(virtiofs_server_handle(srv, in, 3, o, 1), 0);
+	/* A header that cannot be read: no reply either. */
+	in[0].iov_base = NULL;
+	o[0].iov_base = out;
+	cr_assert_eq(virtiofs_server_handle(srv, in, 3, o, 1), 0);
+	cr_assert_eq(fc_getattr(&c, 1, NULL), 0, "the server goes on");
+}

@@ -125,7 +125,9 @@ void virtiofs_server_free(struct virtiofs_server *srv);
  * @out/@nout: its device-writable ones. Returns the number of bytes
  * written into @out (the used length), 0 when the request has no reply
  * (FORGET, BATCH_FORGET) or is too malformed to answer (fewer than 40
- * readable bytes, fewer than 16 writable ones).
+ * readable bytes, fewer than 16 writable ones). A buffer with iov_base
+ * NULL is one the device could not reach (outside guest memory, e.g. in
+ * the DAX window): the request fails with EFAULT, touching nothing.
  */
 uint32_t virtiofs_server_handle(struct virtiofs_server *srv,
 				const struct iovec *in, unsigned int nin,
