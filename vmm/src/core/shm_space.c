@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <shmem/shmem.h>
 
@@ -105,6 +107,48 @@ const struct shm_space_entry *shm_space_find(const struct shm_space *s,
 	return NULL;
 }
 
+/* ---- what a fault without an address can still be pinned on ---- */
+
+struct unreadable {
+	uint8_t *base;
+	uint64_t page;
+	uint64_t off, map_off, map_len;		/* off: first bad page */
+};
+
+static bool page_readable(const void *p)
+{
+	uint8_t b;
+	struct iovec l = { &b, 1 }, r = { (void *)p, 1 };
+
+	/* Through the kernel: a page that faults returns EFAULT, no SIGBUS. */
+	return process_vm_readv(getpid(), &l, 1, &r, 1, 0) == 1;
+}
+
+/*
+ * A mapping whose file shrank under it faults from the file's new end on:
+ * its last page tells, a binary search finds the first one.
+ */
+static int find_unreadable(void *arg, const struct shmem_mapping_info *m)
+{
+	struct unreadable *u = arg;
+	uint64_t lo = 0, hi = m->len / u->page - 1;
+
+	if (page_readable(u->base + m->shm_offset + hi * u->page))
+		return 0;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (page_readable(u->base + m->shm_offset + mid * u->page))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	u->off = m->shm_offset + lo * u->page;
+	u->map_off = m->shm_offset;
+	u->map_len = m->len;
+	return 1;
+}
+
 size_t shm_space_describe(const struct shm_space *s, char *buf, size_t len)
 {
 	size_t used = 0;
@@ -116,6 +160,8 @@ size_t shm_space_describe(const struct shm_space *s, char *buf, size_t len)
 	for (i = 0; i < s->n && used < len; i++) {
 		const struct shm_space_entry *e = &s->e[i];
 		size_t maps = e->region ? shmem_count(e->region) : 0;
+
+		struct unreadable u = { .page = PAGE_SIZE_4K };
 		int n;
 
 		n = snprintf(buf + used, len - used,
@@ -124,6 +170,18 @@ size_t shm_space_describe(const struct shm_space *s, char *buf, size_t len)
 			     (unsigned long long)e->gpa,
 			     (unsigned long long)e->size, maps,
 			     maps == 1 ? "" : "s");
+		if (n < 0)
+			break;
+		used += (size_t)n;
+		u.base = e->region ? shmem_region_hva(e->region) : NULL;
+		if (!maps || !u.base || used >= len ||
+		    shmem_foreach(e->region, find_unreadable, &u) != 1)
+			continue;
+		n = snprintf(buf + used, len - used,
+			     ", offset 0x%llx unreadable (the file behind mapping 0x%llx+0x%llx ends before it: truncated?)",
+			     (unsigned long long)u.off,
+			     (unsigned long long)u.map_off,
+			     (unsigned long long)u.map_len);
 		if (n < 0)
 			break;
 		used += (size_t)n;

@@ -72,7 +72,10 @@ const struct shm_space_entry *shm_space_find(const struct shm_space *s,
 
 /*
  * "fs0 shm0 0x100000000+0x40000000 3 mappings; ..." for every region, into
- * @buf (always NUL-terminated, cut at @len). Returns the length written.
+ * @buf (always NUL-terminated, cut at @len). A mapping the host cannot
+ * read through (its file shrank under it) adds ", offset 0x... unreadable
+ * (...)", naming the first such page: with no address from KVM, that is
+ * the one fault a diagnostic can still place. Returns the length written.
  */
 size_t shm_space_describe(const struct shm_space *s, char *buf, size_t len);
 
