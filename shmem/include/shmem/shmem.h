@@ -143,7 +143,8 @@ struct shmem_map_req {
  *   -EINVAL     negative fd
  *   -EBADF      fd not open (or an O_PATH fd, refused by mmap)
  *   -ENODEV     a directory, pipe or socket (or a file with no mmap)
- *   -ERANGE     a regular file or memfd shorter than fd_offset + len
+ *   -ERANGE     a page of the range wholly past the end of a regular
+ *               file or memfd (its last, partial page may be mapped)
  *   -EPERM      write-sealed memfd (RW; also RO where the kernel refuses)
  *   -EEXIST     overlaps a live mapping
  *   -EACCES     RW on a read-only fd, or a write-only fd (from mmap)
