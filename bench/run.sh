@@ -15,9 +15,9 @@
 #
 # Peers: QEMU from PATH (VMM_BENCH_QEMU=path|none), kvmtool from
 # VMM_BENCH_KVMTOOL (a built checkout or its lkvm binary; unset: "not
-# measured").  VMM_BENCH_PEERS limits the set (default "vmm qemu kvmtool";
-# boot and profile add qemu-nopci, QEMU with pci=off first on the guest's
-# command line as vmm puts it).
+# measured").  VMM_BENCH_PEERS limits the set (bench/lib/bench.sh lists
+# the names: vmm and QEMU with the bzImage or the vmlinux, QEMU as it comes
+# or tuned, kvmtool).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)

@@ -5,8 +5,10 @@ pkgs=(
   build-essential cmake pkg-config          # build
   libcriterion-dev                          # unit tests
   clang libclang-rt-14-dev                  # libFuzzer targets
+  llvm                                      # llvm-profdata: fuzz reach check
   qemu-system-x86 qemu-system-common        # outer VM for KVM tests; virtiofsd
   busybox-static cpio                       # guest initramfs
+  xz-utils                                  # guest vmlinux out of the bzImage
   acpica-tools                              # iasl, to decode our ACPI tables
   apt-utils dpkg-dev                        # apt-get download / dpkg -x
 )

@@ -3,15 +3,18 @@
 #
 # Environment (run.sh sets the first three; run-in-kvm.sh forwards VMM_*):
 #   VMM                 the vmm binary
-#   VMM_GUEST_IMAGES    bzImage and initramfs.cpio.gz (build-images.sh)
+#   VMM_GUEST_IMAGES    bzImage, vmlinux and initramfs.cpio.gz (build-images.sh)
 #   VMM_BUILD_DIR       build tree with bench/bench-exec, bench-smaps, the shim
 #   VMM_BENCH_QEMU      QEMU binary (default qemu-system-x86_64; "none" skips)
 #   VMM_BENCH_KVMTOOL   kvmtool: a built checkout (its lkvm) or the lkvm
 #                       binary; unset: the column says "not measured"
 #   VMM_BENCH_PEERS     which to run, default "vmm qemu kvmtool" (a script
-#                       may set BENCH_DEFAULT_PEERS before sourcing this);
-#                       "qemu-nopci" is QEMU microvm with "pci=off" first on
-#                       the guest command line, as vmm puts it
+#                       may set BENCH_DEFAULT_PEERS before sourcing this):
+#                         vmm, vmm-pvh       vmm with the bzImage, the vmlinux
+#                         qemu, qemu-pvh     QEMU microvm as it comes
+#                         qemu-tuned, qemu-tuned-pvh  QEMU microvm without
+#                                            PIT, PIC, RTC and option ROMs
+#                         kvmtool            kvmtool with the bzImage
 
 bench_die() { echo "bench: $*" >&2; exit 1; }
 
@@ -23,19 +26,32 @@ BENCH_EXEC=$VMM_BUILD_DIR/bench/bench-exec
 BENCH_SMAPS=$VMM_BUILD_DIR/bench/bench-smaps
 BENCH_SHIM=$VMM_BUILD_DIR/bench/libvmm-bench-shim.so
 BENCH_KERNEL=$VMM_GUEST_IMAGES/bzImage
+BENCH_VMLINUX=$VMM_GUEST_IMAGES/vmlinux
 BENCH_INITRD=$VMM_GUEST_IMAGES/initramfs.cpio.gz
-# The same guest command line for every VMM; bench_cmd adds what a peer
-# needs to stop the machine (see docs/benchmarks.md).
-BENCH_CMDLINE="console=ttyS0 quiet panic=-1"
+# The same guest command line for every VMM, vmm's "pci=off" included
+# (none of the machines has a PCI device the guest needs); bench_cmd adds
+# what a peer needs to stop the machine (see docs/benchmarks.md).
+BENCH_CMDLINE="pci=off console=ttyS0 quiet panic=-1"
 BENCH_MEM_MIB=256
 
 for f in "$BENCH_EXEC" "$BENCH_SMAPS" "$BENCH_SHIM" "$VMM" "$BENCH_KERNEL" \
-	 "$BENCH_INITRD"; do
+	 "$BENCH_VMLINUX" "$BENCH_INITRD"; do
 	[ -e "$f" ] || bench_die "$f is missing (build the project and the guest images first)"
 done
 
 BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmm-bench.XXXXXX")
 trap 'rm -rf "$BENCH_TMP"' EXIT
+# Every VMM reads the guest files from here, and vmm runs from here: in the
+# outer VM the build tree is a 9p mount without caching (every page of
+# vmm's binary and of the kernel would come over 9p, while QEMU and
+# kvmtool are read from the cached host root), and /tmp is memory, as a
+# host's page cache would be. kvmtool keeps a control socket in
+# $HOME/.lkvm; HOME is set here for every VMM, so none is started through
+# an extra exec.
+# (The copies are made below, once the peers are known: only the kernel
+# files they boot.)
+BENCH_VMM_BUILT=$VMM
+export HOME=$BENCH_TMP
 
 # Resolve the peers' binaries; a peer without one is "not measured".
 bench_qemu=${VMM_BENCH_QEMU:-qemu-system-x86_64}
@@ -57,26 +73,43 @@ BENCH_PEERS=()
 BENCH_MISSING=()
 for p in ${VMM_BENCH_PEERS:-${BENCH_DEFAULT_PEERS:-vmm qemu kvmtool}}; do
 	case $p in
-	vmm) BENCH_PEERS+=(vmm) ;;
-	qemu|qemu-nopci) if [ -n "$bench_qemu" ]; then BENCH_PEERS+=("$p"); else BENCH_MISSING+=("$p"); fi ;;
+	vmm|vmm-pvh) BENCH_PEERS+=("$p") ;;
+	qemu|qemu-pvh|qemu-tuned|qemu-tuned-pvh) if [ -n "$bench_qemu" ]; then BENCH_PEERS+=("$p"); else BENCH_MISSING+=("$p"); fi ;;
 	kvmtool) if [ -n "$bench_kvmtool" ]; then BENCH_PEERS+=(kvmtool); else BENCH_MISSING+=(kvmtool); fi ;;
-	*) bench_die "unknown peer $p (vmm, qemu, qemu-nopci, kvmtool)" ;;
+	*) bench_die "unknown peer $p (vmm, vmm-pvh, qemu, qemu-pvh, qemu-tuned, qemu-tuned-pvh, kvmtool)" ;;
 	esac
 done
+
+mkdir "$BENCH_TMP/images" "$BENCH_TMP/bin"
+cp "$BENCH_INITRD" "$BENCH_TMP/images/"
+BENCH_INITRD=$BENCH_TMP/images/initramfs.cpio.gz
+if [[ " ${BENCH_PEERS[*]} " =~ \ (vmm|qemu|qemu-tuned|kvmtool)\  ]]; then
+	cp "$BENCH_KERNEL" "$BENCH_TMP/images/"
+	BENCH_KERNEL=$BENCH_TMP/images/bzImage
+fi
+if [[ " ${BENCH_PEERS[*]} " == *-pvh\ * ]]; then
+	cp "$BENCH_VMLINUX" "$BENCH_TMP/images/"
+	BENCH_VMLINUX=$BENCH_TMP/images/vmlinux
+fi
+cp "$VMM" "$BENCH_TMP/bin/vmm"
+VMM=$BENCH_TMP/bin/vmm
 
 bench_label() {
 	case $1 in
 	vmm) echo "vmm" ;;
+	vmm-pvh) echo "vmm, vmlinux (PVH)" ;;
 	qemu) echo "QEMU microvm" ;;
-	qemu-nopci) echo "QEMU microvm, pci=off" ;;
+	qemu-pvh) echo "QEMU microvm, vmlinux (PVH)" ;;
+	qemu-tuned) echo "QEMU microvm tuned" ;;
+	qemu-tuned-pvh) echo "QEMU microvm tuned, vmlinux (PVH)" ;;
 	kvmtool) echo "kvmtool" ;;
 	esac
 }
 
 bench_binary() {
 	case $1 in
-	vmm) echo "$VMM" ;;
-	qemu|qemu-nopci) echo "$bench_qemu" ;;
+	vmm|vmm-pvh) echo "$BENCH_VMM_BUILT" ;;
+	qemu*) echo "$bench_qemu" ;;
 	kvmtool) echo "$bench_kvmtool" ;;
 	esac
 }
@@ -84,31 +117,37 @@ bench_binary() {
 # bench_cmd PEER EXTRA_CMDLINE: sets BENCH_CMD (array) to the command line
 # that boots the reference guest with 1 vCPU and 256 MiB, serial console on
 # stdio, no network, no disk.  The guest's init powers off when done.
+# PEERs ending in -pvh boot the vmlinux instead of the bzImage.
 bench_cmd() {
-	local peer=$1 cmdline="$BENCH_CMDLINE $2"
+	local peer=$1 cmdline="$BENCH_CMDLINE $2" kernel=$BENCH_KERNEL machine
 
+	case $peer in *-pvh) kernel=$BENCH_VMLINUX ;; esac
 	case $peer in
-	vmm)
-		BENCH_CMD=("$VMM" run --kernel "$BENCH_KERNEL" --initrd "$BENCH_INITRD"
+	vmm|vmm-pvh)
+		BENCH_CMD=("$VMM" run --kernel "$kernel" --initrd "$BENCH_INITRD"
 			--memory "${BENCH_MEM_MIB}M" --cpus 1 --console stdio
 			--log-level info --cmdline "$cmdline") ;;
-	qemu|qemu-nopci)
-		# ACPI power-off (microvm's GED) makes QEMU exit.  qemu-nopci:
-		# the guest told there is no PCI, as vmm tells it (cmdline.h).
-		[ "$peer" = qemu ] || cmdline="pci=off $cmdline"
+	qemu*)
+		# ACPI power-off (microvm's GED) makes QEMU exit.  Tuned: what
+		# QEMU's microvm documentation recommends for a fast boot, the
+		# legacy PIT, PIC and RTC off, and no option ROM (its qboot
+		# firmware loads the kernel itself).
+		machine=microvm,acpi=on
+		case $peer in
+		qemu-tuned*) machine+=,pit=off,pic=off,rtc=off,x-option-roms=off ;;
+		esac
 		# shellcheck disable=SC2054
-		BENCH_CMD=("$bench_qemu" -M microvm,acpi=on -accel kvm -cpu host
+		BENCH_CMD=("$bench_qemu" -M "$machine" -accel kvm -cpu host
 			-m "${BENCH_MEM_MIB}M" -smp 1 -nodefaults -no-user-config
 			-display none -serial stdio
-			-kernel "$BENCH_KERNEL" -initrd "$BENCH_INITRD"
+			-kernel "$kernel" -initrd "$BENCH_INITRD"
 			-append "$cmdline") ;;
 	kvmtool)
 		# kvmtool has no ACPI on x86, so a power-off only halts the vCPU:
 		# the guest reboots instead (its default cmdline has reboot=k),
-		# and kvmtool exits on the i8042 reset.  HOME: it keeps a control
-		# socket under $HOME/.lkvm.
-		BENCH_CMD=(env HOME="$BENCH_TMP" "$bench_kvmtool" run
-			-k "$BENCH_KERNEL" -i "$BENCH_INITRD" -m "$BENCH_MEM_MIB" -c 1
+		# and kvmtool exits on the i8042 reset.
+		BENCH_CMD=("$bench_kvmtool" run
+			-k "$kernel" -i "$BENCH_INITRD" -m "$BENCH_MEM_MIB" -c 1
 			--network mode=none --console serial
 			-p "$cmdline vmmtest.end=reboot") ;;
 	esac
@@ -159,14 +198,16 @@ bench_interleaved() {
 
 # bench_time_table ARRAY: the median, minimum and maximum (ms) of the
 # nanosecond values in the associative array named ARRAY (peer -> "ns
-# ns ..."), one row per peer, with vmm's median over each peer's.
+# ns ..."), one row per peer, with vmm's median over each peer's (vmm with
+# the bzImage when measured, else the first peer).
 bench_time_table() {
 	local -n bench_tt=$1
-	local p med vmm_med
-	echo "| VMM | median (ms) | min (ms) | max (ms) | vmm / this |"
+	local p med vmm_med ref=vmm
+	[ -n "${bench_tt[vmm]:-}" ] || ref=${BENCH_PEERS[0]}
+	echo "| VMM | median (ms) | min (ms) | max (ms) | $(bench_label "$ref") / this |"
 	echo "|---|---:|---:|---:|---:|"
 	# shellcheck disable=SC2086
-	vmm_med=$(bench_median ${bench_tt[vmm]})
+	vmm_med=$(bench_median ${bench_tt[$ref]})
 	for p in "${BENCH_PEERS[@]}"; do
 		# shellcheck disable=SC2086
 		med=$(bench_median ${bench_tt[$p]})

@@ -62,6 +62,8 @@ int ours_create(struct ours *o, const struct host *h, uint64_t size,
 		.gpa = TEST_GPA,
 		.name = "mapcost",
 		.hv_ops = &ours_hv_ops,
+		/* Up to 100,000 live mappings: past the default budget. */
+		.max_mappings = SHMEM_MAX_MAPPINGS_UNLIMITED,
 	};
 	char why[SHMEM_WHY_MAX];
 	int ret;

@@ -8,10 +8,9 @@
 #
 # Usage: profile.sh [-n RUNS] (default 1).  Use bench/run.sh.
 set -euo pipefail
-# QEMU twice: as it comes, and with the guest told there is no PCI, as vmm
-# tells it, so that the same guest work is compared too.
+# The same VMMs and kernels as the boot benchmark.
 # shellcheck disable=SC2034 # read by bench.sh
-BENCH_DEFAULT_PEERS="vmm qemu qemu-nopci kvmtool"
+BENCH_DEFAULT_PEERS="vmm-pvh vmm qemu qemu-tuned qemu-pvh qemu-tuned-pvh kvmtool"
 . "$(dirname "$0")/../lib/bench.sh"
 runs=$(bench_runs 1 "$@")
 

@@ -11,11 +11,20 @@
  *                        relative to it
  *   VMM_BENCH_EXIT_AT_RUN=1  _exit(VMM_BENCH_SHIM_EXIT) at the first KVM_RUN,
  *                        before the ioctl is issued
+ *   VMM_BENCH_SHIM_TRACE=1  also log when the shim was loaded and when the
+ *                        steps of building a VM were asked for (the start-up
+ *                        profile)
  *
  * Lines written:
  *   memslot SLOT GPA SIZE HVA       each KVM_SET_USER_MEMORY_REGION(2)
  *   first_kvm_run_ns NS             time from VMM_BENCH_T0_NS to the first
  *                                   KVM_RUN call (any vCPU)
+ *   trace NAME NS                   with VMM_BENCH_SHIM_TRACE=1: time from
+ *                                   VMM_BENCH_T0_NS to "loaded" (the shim's
+ *                                   constructor: the dynamic loader is done)
+ *                                   and to each KVM_CREATE_VM,
+ *                                   KVM_SET_USER_MEMORY_REGION,
+ *                                   KVM_CREATE_VCPU, KVM_SET_REGS call
  */
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -72,6 +81,46 @@ static void on_first_run(uint64_t t)
 		_exit(VMM_BENCH_SHIM_EXIT);
 }
 
+static uint64_t since_t0(uint64_t t)
+{
+	const char *t0s = getenv("VMM_BENCH_T0_NS");
+
+	return t0s ? t - strtoull(t0s, NULL, 10) : 0;
+}
+
+static int tracing(void)
+{
+	const char *v = getenv("VMM_BENCH_SHIM_TRACE");
+
+	return v && !strcmp(v, "1");
+}
+
+__attribute__((constructor)) static void shim_loaded(void)
+{
+	if (tracing())
+		shim_log("trace loaded %llu\n",
+			 (unsigned long long)since_t0(clock_now_ns()));
+}
+
+static void trace_ioctl(unsigned long req)
+{
+	static const struct {
+		unsigned long req;
+		const char *name;
+	} steps[] = {
+		{ KVM_CREATE_VM, "KVM_CREATE_VM" },
+		{ KVM_SET_USER_MEMORY_REGION, "KVM_SET_USER_MEMORY_REGION" },
+		{ KVM_CREATE_VCPU, "KVM_CREATE_VCPU" },
+		{ KVM_SET_REGS, "KVM_SET_REGS" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		if (steps[i].req == req)
+			shim_log("trace %s %llu\n", steps[i].name,
+				 (unsigned long long)since_t0(clock_now_ns()));
+}
+
 /* KVM_SET_USER_MEMORY_REGION2's structure starts with the same fields. */
 static void on_set_memory(const struct kvm_userspace_memory_region *r)
 {
@@ -91,6 +140,8 @@ int ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	arg = va_arg(ap, void *);
 	va_end(ap);
+	if (tracing())
+		trace_ioctl(req);
 	if (req == KVM_RUN) {
 		t = clock_now_ns();
 		if (!atomic_exchange(&seen_run, 1))

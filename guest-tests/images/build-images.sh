@@ -5,6 +5,9 @@
 #
 # Produces
 #   OUTDIR/bzImage                        Debian 12's stock kernel (linux-image-amd64)
+#   OUTDIR/vmlinux                        the same kernel uncompressed (an ELF
+#                                         file with a PVH entry), taken out of
+#                                         the bzImage (vmm boots either)
 #   OUTDIR/modules/lib/modules/<ver>/     that package's modules (+ modules.dep)
 #   OUTDIR/kernel.version                 <ver>
 #   OUTDIR/initramfs.cpio.gz              busybox-static test init (see guest/init)
@@ -105,12 +108,43 @@ fetch_kernel_deb() {
 	echo "$cache/$deb"
 }
 
-# Unpack once: OUTDIR/bzImage, OUTDIR/modules/lib/modules/VER, modules.dep.
+# extract_vmlinux BZIMAGE OUT: the kernel inside a bzImage, uncompressed,
+# as the kernel tree's scripts/extract-vmlinux does it but by the setup
+# header (Documentation/arch/x86/boot.rst): payload_offset (0x248, from
+# the protected-mode code, which starts at (setup_sects + 1) * 512) and
+# payload_length (0x24c) give the compressed vmlinux; its first bytes say
+# how it is compressed (Debian's: XZ).
+extract_vmlinux() {
+	local bz=$1 out=$2 sects off len magic dec
+	sects=$(od -An -tu1 -j $((0x1f1)) -N1 "$bz" | tr -d ' ')
+	[ "$sects" != 0 ] || sects=4
+	read -r off len < <(od -An -tu4 -j $((0x248)) -N8 "$bz")
+	[ -n "$len" ] && [ "$len" -gt 0 ] || die "$bz: no payload in its setup header"
+	off=$(((sects + 1) * 512 + off))
+	magic=$(tail -c +$((off + 1)) "$bz" | head -c 6 | od -An -tx1 | tr -d ' ')
+	case $magic in
+	fd377a585a00*) dec=(xz -dc --single-stream) ;;
+	1f8b*) dec=(gzip -dc) ;;
+	28b52ffd*) dec=(zstd -dcq) ;;
+	*) die "$bz: payload compressed in a way this script does not know (magic $magic)" ;;
+	esac
+	command -v "${dec[0]}" >/dev/null ||
+		die "${dec[0]} not found (scripts/install-deps.sh installs it)"
+	# The kernel's build appends the uncompressed size after the data;
+	# the decompressors stop at the end of the first stream.
+	tail -c +$((off + 1)) "$bz" | head -c "$len" | "${dec[@]}" > "$out.tmp" 2>/dev/null || true
+	[ "$(head -c 4 "$out.tmp" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] ||
+		die "$bz: its payload did not decompress to an ELF vmlinux"
+	mv "$out.tmp" "$out"
+}
+
+# Unpack once: OUTDIR/bzImage, OUTDIR/vmlinux,
+# OUTDIR/modules/lib/modules/VER, modules.dep.
 unpack_kernel() {
 	local deb=$1 ver stamp tmp
 	ver=$(dpkg-deb -f "$deb" Package | sed 's/^linux-image-//')
 	stamp=$outdir/.kernel-$(basename "$deb" .deb)
-	if [ -f "$stamp" ] && [ -f "$outdir/bzImage" ] &&
+	if [ -f "$stamp" ] && [ -f "$outdir/bzImage" ] && [ -f "$outdir/vmlinux" ] &&
 	   [ -f "$outdir/modules/lib/modules/$ver/modules.dep" ]; then
 		echo "$ver"
 		return
@@ -126,6 +160,8 @@ unpack_kernel() {
 	cp "$tmp/boot/config-$ver" "$outdir/kernel.config"
 	mv "$outdir/bzImage.tmp" "$outdir/bzImage"
 	rm -rf "$tmp"
+	echo "build-images: extracting vmlinux from the bzImage" >&2
+	extract_vmlinux "$outdir/bzImage" "$outdir/vmlinux"
 	# The package carries no modules.dep (its postinst runs depmod).
 	busybox depmod -b "$outdir/modules" "$ver" ||
 		die "depmod failed for $ver"

@@ -11,11 +11,13 @@
 #   VMM_BUILD_DIR    the build tree (to find helper programs)
 #   VMM_SOURCE_DIR   the source tree
 #   VMM_GUEST_TIMEOUT seconds one guest may run (default 120)
+#   VMM_GUEST_KERNEL the kernel file in VMM_GUEST_IMAGES: bzImage (the
+#                    default, the 64-bit boot protocol) or vmlinux (PVH)
 set -euo pipefail
 
 : "${VMM:?VMM is not set}"
 : "${VMM_GUEST_IMAGES:?VMM_GUEST_IMAGES is not set}"
-KERNEL=$VMM_GUEST_IMAGES/bzImage
+KERNEL=$VMM_GUEST_IMAGES/${VMM_GUEST_KERNEL:-bzImage}
 INITRD=$VMM_GUEST_IMAGES/initramfs.cpio.gz
 # quiet: only the test's own lines and errors; panic=-1: a guest kernel
 # panic reboots at once instead of hanging until the timeout.

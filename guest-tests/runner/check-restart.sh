@@ -39,10 +39,14 @@ grep -q 'is not running.*restarting the outer VM' "$tmp/err" ||
 # one gets a new VM.
 old=$(qemu_pid)
 rc=0
-in_kvm sh -c 'echo c > /proc/sysrq-trigger; sleep 30' > /dev/null 2> "$tmp/err" || rc=$?
+VMM_TEST_LOST_DIR=$tmp/lost "$here/run-in-kvm.sh" "$state" --timeout 60 \
+	--name check.panic -- sh -c 'echo c > /proc/sysrq-trigger; sleep 30' \
+	> /dev/null 2> "$tmp/err" || rc=$?
 echo "panicked outer VM: status $rc"
-[ "$rc" -ne 0 ] || fail "a command that panicked the outer VM passed"
+[ "$rc" -eq 75 ] || fail "a command that panicked the outer VM gave status $rc, not 75"
 grep -q 'stopped while running' "$tmp/err" || fail "no message about the stopped VM: $(tail -n 5 "$tmp/err")"
+grep -qs 'stopped while running' "$tmp/lost/check.panic" ||
+	fail "no record of the lost outer VM for the retry ($tmp/lost/check.panic)"
 rc=0
 in_kvm printf "after-panic\n" > "$tmp/out" 2> "$tmp/err" || rc=$?
 echo "after a panicked outer VM: status $rc, stdout '$(cat "$tmp/out")'"
@@ -53,7 +57,8 @@ echo "after a panicked outer VM: status $rc, stdout '$(cat "$tmp/out")'"
 # 3. The VM wedges while a command runs: that command fails soon, with a
 # message, and the next one runs in a new VM.
 old=$(qemu_pid)
-VMM_TEST_OUTER_STALL_TIMEOUT=10 "$here/run-in-kvm.sh" "$state" --timeout 120 -- \
+VMM_TEST_LOST_DIR=$tmp/lost VMM_TEST_OUTER_STALL_TIMEOUT=10 \
+	"$here/run-in-kvm.sh" "$state" --timeout 120 --name check.wedge -- \
 	sleep 100 > /dev/null 2> "$tmp/err" &
 runner=$!
 for _ in $(seq 300); do
@@ -67,10 +72,49 @@ wait "$runner"
 rc=$?
 took=$(( $(date +%s) - start ))
 echo "wedged outer VM: status $rc after $took s"
-[ "$rc" -ne 0 ] || fail "a command in a wedged outer VM passed"
+[ "$rc" -eq 75 ] || fail "a command in a wedged outer VM gave status $rc, not 75"
 grep -q 'wedged while running' "$tmp/err" || fail "no wedge message: $(tail -n 5 "$tmp/err")"
+grep -qs 'wedged while running' "$tmp/lost/check.wedge" ||
+	fail "no record of the wedged outer VM for the retry"
 [ "$(qemu_pid)" != "$old" ] || fail "the wedged outer VM was not replaced"
 kill -0 "$old" 2>/dev/null && fail "the wedged QEMU $old still runs"
 in_kvm echo after-wedge > "$tmp/out" 2> "$tmp/err" || fail "no command ran after the wedge: $(tail -n 5 "$tmp/err")"
 [ "$(cat "$tmp/out")" = after-wedge ] || fail "stdout not relayed after the wedge"
-echo "PASS: a killed and a panicked outer VM were replaced before the next command; a wedged one failed its command after $took s and was replaced"
+# 4. The outer kernel reports a CPU stuck once (the host may have starved
+# the emulator for a while): the command runs on, with its own status,
+# in the same VM. The report is written into the kernel log from inside.
+old=$(qemu_pid)
+rc=0
+VMM_TEST_LOST_DIR=$tmp/lost "$here/run-in-kvm.sh" "$state" --timeout 60 \
+	--name check.stuck1 -- sh -c '
+		echo "<0>watchdog: BUG: soft lockup - CPU#1 stuck for 23s! [check-restart]" > /dev/kmsg
+		sleep 12; exit 3' > /dev/null 2> "$tmp/err" || rc=$?
+echo "outer kernel reporting a stuck CPU once: status $rc"
+[ "$rc" -eq 3 ] || fail "one stuck-CPU report made the command's status $rc, not its own 3: $(tail -n 5 "$tmp/err")"
+[ ! -e "$tmp/lost/check.stuck1" ] || fail "one stuck-CPU report was recorded as a lost VM"
+[ "$(qemu_pid)" = "$old" ] || fail "one stuck-CPU report replaced the outer VM"
+
+# 5. The outer kernel reports a CPU stuck again and again while the agent
+# still beats (as when one CPU waits forever for an IPI the other never
+# takes): the command fails as lost and the next one runs in a new VM
+# (whose console no longer holds the reports above).
+rc=0
+VMM_TEST_LOST_DIR=$tmp/lost "$here/run-in-kvm.sh" "$state" --timeout 120 \
+	--name check.stuck -- sh -c 'for i in 1 2; do
+		echo "<0>watchdog: BUG: soft lockup - CPU#1 stuck for 99s! [check-restart]" > /dev/kmsg
+	done; sleep 100' > /dev/null 2> "$tmp/err" || rc=$?
+echo "outer kernel reporting a stuck CPU: status $rc"
+[ "$rc" -eq 75 ] || fail "a command whose outer kernel reported a stuck CPU gave status $rc, not 75"
+grep -qs 'reports a CPU stuck' "$tmp/lost/check.stuck" ||
+	fail "no record of the stuck outer VM: $(tail -n 5 "$tmp/err")"
+[ "$(qemu_pid)" != "$old" ] || fail "the stuck outer VM was not replaced"
+in_kvm echo after-stuck > "$tmp/out" 2> "$tmp/err" || fail "no command ran after the stuck VM: $(tail -n 5 "$tmp/err")"
+[ "$(cat "$tmp/out")" = after-stuck ] || fail "stdout not relayed after the stuck VM"
+
+# 6. A command that fails by itself leaves no record: it is never retried.
+rc=0
+VMM_TEST_LOST_DIR=$tmp/lost "$here/run-in-kvm.sh" "$state" --timeout 60 \
+	--name check.false -- sh -c 'exit 4' > /dev/null 2>&1 || rc=$?
+[ "$rc" -eq 4 ] || fail "a failing command's status 4 came back as $rc"
+[ ! -e "$tmp/lost/check.false" ] || fail "a command's own failure was recorded as a lost VM"
+echo "PASS: a killed and a panicked outer VM were replaced before the next command; a wedged one failed its command after $took s and was replaced; one whose kernel reported a CPU stuck once ran on, one whose kernel reported it twice was replaced; lost commands exit 75 with a record for the retry, a failing one does not"

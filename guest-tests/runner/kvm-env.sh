@@ -81,7 +81,7 @@ build_outer_initramfs() {
 	"$gtdir/images/build-images.sh" "$images" \
 		--init "$gtdir/outer/init" --scenarios /nonexistent \
 		--module virtio_pci --module 9pnet_virtio --module 9p \
-		--module kvm_amd --output outer-initramfs.cpio.gz >&2 ||
+		--module kvm_amd --module fuse --output outer-initramfs.cpio.gz >&2 ||
 		die "cannot build the outer VM's initramfs"
 }
 

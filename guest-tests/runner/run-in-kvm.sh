@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run a command where /dev/kvm works: here, or inside the outer VM.
 #
-# Usage: run-in-kvm.sh STATE [--timeout SECONDS] -- COMMAND [ARGS...]
+# Usage: run-in-kvm.sh STATE [--timeout SECONDS] [--name TEST] -- COMMAND [ARGS...]
 #
 # STATE is a directory that `kvm-env.sh up` prepared.  In direct mode the
 # command runs here; in outer mode it runs inside the outer VM, in the same
@@ -9,9 +9,28 @@
 # with PATH, VMM and every VMM_* variable of this environment.  Its stdout,
 # stderr and exit status come back as this script's own.  The command is
 # killed (with its process group) after SECONDS (default 600).
+#
+# When the outer VM stops (its kernel panicked) or wedges (its agent stops
+# beating, or its kernel reports a CPU stuck twice) while the command
+# runs, the command's outcome is lost: this script then exits with
+# status 75 and, when --name and the environment variable
+# VMM_TEST_LOST_DIR are set, writes the file $VMM_TEST_LOST_DIR/TEST
+# saying what happened.  That file is the only thing scripts/test.sh
+# retries a test for.
 set -euo pipefail
 
 die() { echo "run-in-kvm: $*" >&2; exit 1; }
+
+# lost WHY: the outer VM broke under the command; record it for the retry.
+test_name=
+lost() {
+	echo "run-in-kvm: OUTER VM LOST: $*" >&2
+	if [ -n "$test_name" ] && [ -n "${VMM_TEST_LOST_DIR:-}" ]; then
+		mkdir -p "$VMM_TEST_LOST_DIR"
+		printf '%s\n' "$*" > "$VMM_TEST_LOST_DIR/$test_name"
+	fi
+	exit 75
+}
 
 [ $# -ge 1 ] || die "usage: run-in-kvm.sh STATE [--timeout S] -- COMMAND..."
 state=$1; shift
@@ -19,6 +38,7 @@ limit=600
 while [ $# -gt 0 ]; do
 	case $1 in
 	--timeout) limit=$2; shift 2 ;;
+	--name) test_name=$2; shift 2 ;;
 	--) shift; break ;;
 	*) die "unknown option $1" ;;
 	esac
@@ -80,9 +100,11 @@ silent() {
 	echo $(( $(date +%s) - m ))
 }
 
-# submit: drop the request for the agent; sets id.
+# submit: drop the request for the agent; sets id, and console0 (the size
+# of the outer VM's console log, whose later lines outer_kernel_stuck reads).
 submit() {
 	id=$(date +%s%N)-$$
+	console0=$(stat -c %s "$state/console.log" 2>/dev/null || echo 0)
 	{
 		echo "# timeout $limit"
 		printf 'cd %q || exit 125\n' "$PWD"
@@ -126,15 +148,28 @@ if ! claimed; then
 	claimed || die "the restarted outer VM's agent did not take '$*' either"
 fi
 
+# outer_kernel_stuck: how many times, since this command was sent, the outer
+# kernel reported one of its CPUs stuck (soft lockup) or an RCU stall. Seen
+# once, it may be the host starving the emulator; reported again (the
+# watchdog repeats every 20-60 s while it lasts), the outer VM is broken
+# even if its agent still beats: in a boot soak, CPU 1 was reported stuck
+# in a bash for 56, 112, 138 and 171 s and CPU 0 stalling RCU, while the
+# heartbeat went on and the command never ended (docs/testing.md).
+outer_kernel_stuck() {
+	tail -c +"$((console0 + 1))" "$state/console.log" 2>/dev/null |
+		grep -cE 'soft lockup - CPU|detected stalls on CPUs' || true
+}
+
 # While it runs: the VM may stop (its kernel panicked) or wedge (the agent
-# stops beating).  Either way this command's outcome is lost and it fails;
-# a wedged VM is replaced now, so that the next command does not wait.
+# stops beating, or the outer kernel says it is stuck).  Either way this
+# command's outcome is lost and it fails; a wedged VM is replaced now, so
+# that the next command does not wait.
 deadline=$(( $(date +%s) + limit + 30 ))
 next_check=0
 while [ ! -f "$req/$id.rc" ]; do
 	if ! kill -0 "$pid" 2>/dev/null; then
 		tail -n 30 "$state/console.log" 2>/dev/null | tr -d '\r' >&2
-		die "the outer VM stopped while running '$*'"
+		lost "the outer VM stopped while running '$*'"
 	fi
 	now=$(date +%s)
 	if [ "$now" -ge "$next_check" ]; then
@@ -144,7 +179,14 @@ while [ ! -f "$req/$id.rc" ]; do
 			rm -f "$req/$id.cmd"
 			tail -n 30 "$state/console.log" 2>/dev/null | tr -d '\r' >&2
 			restart_outer "$pid" "the outer VM's agent has not been heard from for $quiet s while running '$*'"
-			die "the outer VM wedged while running '$*'"
+			lost "the outer VM wedged while running '$*'"
+		fi
+		if [ "$(outer_kernel_stuck)" -ge 2 ]; then
+			rm -f "$req/$id.cmd"
+			tail -c +"$((console0 + 1))" "$state/console.log" | tr -d '\r' |
+				grep -E 'soft lockup|stall' | tail -n 5 >&2
+			restart_outer "$pid" "the outer VM's kernel reports a CPU stuck while running '$*'"
+			lost "the outer VM wedged (its kernel reports a CPU stuck) while running '$*'"
 		fi
 	fi
 	if [ "$now" -ge "$deadline" ]; then

@@ -8,6 +8,9 @@
  *     file at the right offset and protection, or PROT_NONE anonymous memory,
  *   - each mapped page shows its file's contents.
  * The region is small (64 pages) so each step stays cheap.
+ *
+ * scripts/fuzz.sh fails unless the corpus reaches these functions:
+ * fuzz-reach: check_request check_fd_file place explain_refusal shmem_unmap drop_each shmem_reset
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -117,51 +117,24 @@ static int explain_refusal(const struct shm_node *n, int fd, int err,
 			strerror(-err));
 }
 
-static uint64_t round_up_page(const struct shmem_region *r, uint64_t v)
-{
-	uint64_t rem = v % r->page_size;
-
-	return rem ? v + (r->page_size - rem) : v;
-}
-
-/* The file behind the fd: mappable type, long enough, not write-sealed. */
+/*
+ * The file behind the fd (file.c: mappable, long enough, on a file system
+ * that cannot make us wait), then rule 12: on a kernel that drops the
+ * range on a late refusal, no sealed memfd reaches mmap().
+ */
 static int check_fd_file(struct shmem_region *r, const struct shmem_map_req *q,
-			 struct shm_why *w)
+			 struct shm_file *f, struct shm_why *w)
 {
-	uint64_t fd_off = q->fd_offset, len = q->len, flags = q->flags;
-	struct stat st;
-	int fd = q->fd, seals;
+	int ret, fd = q->fd, seals;
+	uint64_t flags = q->flags;
 
-	if (fstat(fd, &st)) {
-		int err = -errno;
-
-		return shm_fail(w, err, "fd %d is not an open file: %s", fd,
-				strerror(-err));
-	}
-	if (S_ISDIR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
-		return shm_fail(w, -ENODEV, "fd %d (mode 0%o) cannot be mapped",
-				fd, (unsigned int)st.st_mode);
-	if (!S_ISREG(st.st_mode))
-		return 0;
-	/*
-	 * The last page of a file is mappable whole (its bytes past the end
-	 * read as zeros); a page wholly past the end would fault.
-	 */
-	if (fd_off + len > round_up_page(r, (uint64_t)st.st_size))
-		return shm_fail(w, -ERANGE,
-				"fd_offset 0x%llx + len 0x%llx is beyond the end of fd %d (size 0x%llx)",
-				ULL(fd_off), ULL(len), fd, ULL(st.st_size));
-	/*
-	 * The kernel refuses sealed mappings itself, but some kernels (Debian
-	 * 12's 6.1, for F_SEAL_FUTURE_WRITE) only after removing the old
-	 * range: on those, refuse them here first.
-	 */
-	if (!r->drops_range)
+	ret = shm_file_check(fd, q->fd_offset, q->len, f, w);
+	if (ret)
+		return ret;
+	seals = f->seals;
+	if (!r->drops_range || seals <= 0)
 		return 0;
 	if (!(flags & SHMEM_MAP_RW) && !r->sealed_ro_refused)
-		return 0;
-	seals = fcntl(fd, F_GET_SEALS);
-	if (seals <= 0)
 		return 0;
 	if ((flags & SHMEM_MAP_RW) && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
 		return shm_fail(w, -EPERM,
@@ -246,15 +219,49 @@ out:
 	return refused;
 }
 
+/*
+ * Any file but tmpfs: map it where the kernel likes first, so that every
+ * refusal of its mmap hook (hugetlbfs without free huge pages or with an
+ * unaligned offset, a driver, ...) happens away from the reservation,
+ * then move it over the PROT_NONE range with mremap(), which replaces the
+ * range and installs the mapping under one hold of the mmap lock: no other
+ * thread's mmap() can ever see a hole there. The kernel can still fail
+ * after it removed the range only when it runs out of memory itself.
+ */
+static void *place_moved(void *want, uint64_t len, int prot, int fd,
+			 uint64_t fd_offset)
+{
+	void *p = mmap(NULL, len, prot, MAP_SHARED, fd, (off_t)fd_offset);
+	void *q;
+	int err;
+
+	if (p == MAP_FAILED)
+		return p;
+	q = mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, want);
+	if (q != MAP_FAILED)
+		return q;
+	err = errno;
+	munmap(p, len);
+	errno = err;
+	return MAP_FAILED;
+}
+
 /* With the lock held: the mmap itself, undone completely on failure. */
 static int place(struct shmem_region *r, struct shm_node *n, int fd,
-		 struct shm_why *w)
+		 const struct shm_file *f, struct shm_why *w)
 {
 	int prot = PROT_READ | (n->flags & SHMEM_MAP_RW ? PROT_WRITE : 0);
 	void *want = r->base + n->start, *p;
 	int err, ret;
 
-	p = mmap(want, n->len, prot, MAP_SHARED | MAP_FIXED, fd, (off_t)n->fd_offset);
+	if (r->test_mmap)
+		p = r->test_mmap(want, n->len, prot, MAP_SHARED | MAP_FIXED, fd,
+				 (off_t)n->fd_offset);
+	else if (f->plain_shmem)
+		p = mmap(want, n->len, prot, MAP_SHARED | MAP_FIXED, fd,
+			 (off_t)n->fd_offset);
+	else
+		p = place_moved(want, n->len, prot, fd, n->fd_offset);
 	if (p == want)
 		return 0;
 	if (p == MAP_FAILED) {
@@ -266,9 +273,10 @@ static int place(struct shmem_region *r, struct shm_node *n, int fd,
 	/*
 	 * Some kernels remove the old range before a MAP_FIXED mapping can
 	 * still fail, leaving a hole any later mmap() could take: Debian 12's
-	 * 6.1 does so for a memfd sealed with F_SEAL_FUTURE_WRITE (ENOMEM).
-	 * The range was PROT_NONE (no overlap), so putting PROT_NONE back
-	 * restores it exactly in every case.
+	 * 6.1 does so for a memfd sealed with F_SEAL_FUTURE_WRITE (ENOMEM),
+	 * which check_fd_file() refuses first there. The range was PROT_NONE
+	 * (no overlap), so putting PROT_NONE back restores it exactly in
+	 * every case.
 	 */
 	ret = shm_fill_none(r, n->start, n->len);
 	if (ret)
@@ -283,12 +291,13 @@ int shmem_map(struct shmem_region *r, const struct shmem_map_req *req,
 {
 	struct shm_why w = { why, whylen };
 	struct shm_node *n, *old;
+	struct shm_file f;
 	int ret;
 
 	ret = check_request(r, req, &w);
 	if (ret)
 		return ret;
-	ret = check_fd_file(r, req, &w);
+	ret = check_fd_file(r, req, &f, &w);
 	if (ret)
 		return ret;
 	n = malloc(sizeof(*n));
@@ -311,9 +320,15 @@ int shmem_map(struct shmem_region *r, const struct shmem_map_req *req,
 			       ULL(old->len));
 		goto unlock;
 	}
-	ret = place(r, n, req->fd, &w);
+	ret = shm_budget_charge(r, &w);
 	if (ret) {
 		shm_tree_remove(&r->tree, n);
+		goto unlock;
+	}
+	ret = place(r, n, req->fd, &f, &w);
+	if (ret) {
+		shm_tree_remove(&r->tree, n);
+		shm_budget_release(r, 1);
 		goto unlock;
 	}
 	n = NULL;
@@ -351,6 +366,7 @@ int shmem_unmap(struct shmem_region *r, uint64_t shm_offset, uint64_t len,
 		goto unlock;
 	}
 	shm_tree_remove(&r->tree, n);
+	shm_budget_release(r, 1);
 	free(n);
 unlock:
 	pthread_mutex_unlock(&r->lock);
@@ -379,6 +395,7 @@ static size_t drop_each(struct shmem_region *r, bool all, uint64_t owner)
 		free(n);
 		dropped++;
 	}
+	shm_budget_release(r, dropped);
 	return dropped;
 }
 
@@ -401,6 +418,7 @@ size_t shmem_reset(struct shmem_region *r)
 		goto unlock;
 	}
 	shm_tree_clear(&r->tree, free_node);
+	shm_budget_release(r, dropped);
 unlock:
 	pthread_mutex_unlock(&r->lock);
 	return dropped;

@@ -131,6 +131,9 @@ int shmem_region_create(const struct shmem_region_config *cfg,
 	r->gpa = cfg->gpa;
 	r->hv_ops = cfg->hv_ops;
 	r->hv = cfg->hv;
+	r->max_mappings = cfg->max_mappings ? cfg->max_mappings :
+			  shmem_map_budget_default();
+	r->budget = cfg->budget;
 	ret = -pthread_mutex_init(&r->lock, NULL);
 	if (ret) {
 		shm_fail(&w, ret, "mutex: %s", strerror(-ret));
@@ -192,6 +195,7 @@ void shmem_region_destroy(struct shmem_region *r)
 		shm_log(r, SHMEM_LOG_ERROR,
 			"destroy: cannot drop mappings: %s", strerror(errno));
 	}
+	shm_budget_release(r, r->tree.count);
 	shm_tree_clear(&r->tree, free_node);
 	pthread_mutex_destroy(&r->lock);
 	free(r);

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/why.h"
 #include "shmem/shmem.h"
@@ -39,10 +40,20 @@ struct shmem_region {
 	 * Only asked when drops_range is set.
 	 */
 	bool sealed_ro_refused;
+	/*
+	 * Test seam, never set by the library: when set, place() calls it
+	 * instead of mmap() (or the move) for a mapping, so a test can make
+	 * the kernel refuse the way some kernels do (after removing the old
+	 * range) on any kernel (shmem/tests/test_validate.c).
+	 */
+	void *(*test_mmap)(void *addr, size_t len, int prot, int flags, int fd,
+			   off_t off);
 	uint8_t shmid;
 	char name[SHMEM_NAME_MAX];
 	shmem_log_fn log;
 	void *log_opaque;
+	uint64_t max_mappings;		/* tree.count never passes it */
+	struct shmem_budget *budget;	/* charged one per live mapping */
 };
 
 /* The caller's reason buffer (may be NULL): one line saying why a call failed. */
@@ -63,6 +74,31 @@ void shm_log(const struct shmem_region *r, enum shmem_log_level level,
  * reservation. 0 or -errno.
  */
 int shm_fill_none(struct shmem_region *r, uint64_t off, uint64_t len);
+
+/* What shmem needs to know of a back-end's fd (file.c). */
+struct shm_file {
+	uint32_t mode;
+	uint64_t size;
+	int seals;		/* F_GET_SEALS; -1: not a tmpfs or hugetlbfs file */
+	/*
+	 * A tmpfs file (memfd, /dev/shm): its mmap() can only fail late for
+	 * a seal, which drops_range covers, so a MAP_FIXED over the
+	 * reservation is safe. Any other file is first mapped elsewhere.
+	 */
+	bool plain_shmem;
+};
+
+/*
+ * Rules 8 to 11 and the file system rule: what the fd is, without any
+ * lock and without waiting on another process. 0 or -errno worded in @w.
+ */
+int shm_file_check(int fd, uint64_t fd_offset, uint64_t len,
+		   struct shm_file *f, struct shm_why *w);
+
+/* Charge one mapping to @r's budget chain, or word why not (-ENOSPC). */
+int shm_budget_charge(struct shmem_region *r, struct shm_why *w);
+/* Give @n mappings back. */
+void shm_budget_release(struct shmem_region *r, uint64_t n);
 
 /* Learn how this kernel treats sealed memfds; see drops_range. */
 bool shm_kernel_drops_range(void);

@@ -70,6 +70,27 @@ size_t maps_count_range(const void *lo, const void *hi)
 	return n;
 }
 
+bool maps_perms(const void *addr, char perms[5])
+{
+	static char buf[1 << 16];
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "re");
+	bool found = false;
+
+	if (!f)
+		return false;
+	setvbuf(f, buf, _IOFBF, sizeof(buf));
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long start, end;
+
+		if (sscanf(line, "%lx-%lx %4s", &start, &end, perms) == 3 &&
+		    (uintptr_t)addr >= start && (uintptr_t)addr < end)
+			found = true;
+	}
+	fclose(f);
+	return found;
+}
+
 size_t fd_count(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -246,7 +267,7 @@ void warm_allocator(void)
 	maps_count();
 }
 
-char t_why[SHMEM_WHY_MAX];
+_Thread_local char t_why[SHMEM_WHY_MAX];
 
 int t_create(const struct shmem_region_config *cfg, struct shmem_region **out)
 {

@@ -44,10 +44,18 @@ int child_signal(void (*fn)(void *arg), void *arg);
 int memfd_pattern(const char *name, uint64_t pages, uint8_t tag);
 
 /*
- * The library calls with the reason of the last refusal kept in t_why
- * (empty after a success), so a test can assert which rule refused.
+ * The permissions column ("r--s", "rw-s", "---p", ...) of the
+ * /proc/self/maps line that contains @addr, into @perms (5 bytes).
+ * Returns false when no line contains it.
  */
-extern char t_why[SHMEM_WHY_MAX];
+bool maps_perms(const void *addr, char perms[5]);
+
+/*
+ * The library calls with the reason of the last refusal kept in t_why
+ * (empty after a success), so a test can assert which rule refused. One
+ * buffer per thread: the concurrency tests call these from several.
+ */
+extern _Thread_local char t_why[SHMEM_WHY_MAX];
 int t_create(const struct shmem_region_config *cfg, struct shmem_region **out);
 int t_map(struct shmem_region *r, uint64_t shm_offset, uint64_t len, int fd,
 	  uint64_t fd_offset, uint64_t flags, uint64_t owner);

@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,15 +78,50 @@ static void read_byte(void *addr)
 	(void)*(volatile uint8_t *)addr;
 }
 
+/*
+ * A read-only mapping stays read-only although the fd would allow writing
+ * (a read-write memfd): the table says so, the page is mapped without
+ * write permission, and a write faults while a read does not.
+ */
 Test(data, read_only_mapping_faults_on_write)
 {
 	int fd = memfd_pattern("ro", 1, 0x11);
+	struct shmem_mapping_info m;
+	char perms[5];
 
+	cr_assert_eq(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDWR);
 	cr_assert_eq(t_map(r, 3 * PAGE, PAGE, fd, 0, 0, 1), 0);
+	cr_assert_eq(shmem_lookup(r, 3 * PAGE, &m), 0);
+	cr_assert_eq(m.flags, 0, "a read-only mapping reports flags 0x%llx",
+		     (unsigned long long)m.flags);
+	cr_assert(maps_perms(base + 3 * PAGE, perms));
+	cr_assert_str_eq(perms, "r--s");
 	cr_assert_eq(base[3 * PAGE], 0x11);
 	cr_assert_eq(child_signal(write_byte, base + 3 * PAGE), SIGSEGV);
 	cr_assert_eq(child_signal(read_byte, base + 3 * PAGE), 0);
 	cr_assert_not(probe_write(base + 3 * PAGE));
+	cr_assert_eq(base[3 * PAGE], 0x11, "the failed write changed the page");
+	close(fd);
+}
+
+/* The read-write counterpart: the same probes succeed. */
+Test(data, read_write_mapping_takes_writes)
+{
+	int fd = memfd_pattern("rw", 1, 0x12);
+	struct shmem_mapping_info m;
+	char perms[5];
+	uint8_t b = 0;
+
+	cr_assert_eq(t_map(r, 3 * PAGE, PAGE, fd, 0, SHMEM_MAP_RW, 1), 0);
+	cr_assert_eq(shmem_lookup(r, 3 * PAGE, &m), 0);
+	cr_assert_eq(m.flags, SHMEM_MAP_RW);
+	cr_assert(maps_perms(base + 3 * PAGE, perms));
+	cr_assert_str_eq(perms, "rw-s");
+	cr_assert_eq(child_signal(write_byte, base + 3 * PAGE), 0);
+	cr_assert(probe_write(base + 3 * PAGE));
+	base[3 * PAGE + 1] = 0x34;
+	cr_assert_eq(pread(fd, &b, 1, 1), 1);
+	cr_assert_eq(b, 0x34);
 	close(fd);
 }
 

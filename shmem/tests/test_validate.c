@@ -244,6 +244,23 @@ Test(validate, directory_fd)
 	close(fd);
 }
 
+/*
+ * Rule 11a: a regular file on a file system that is not known to be local.
+ * sysfs stands in for FUSE or NFS here (every machine has it, no root
+ * needed): its pages would come from a driver's show(), not from this
+ * kernel's page cache; vhost_channel_hostile does it with a hung FUSE mount.
+ */
+Test(validate, file_on_a_file_system_not_known_to_be_local)
+{
+	int fd = open("/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC);
+
+	cr_assert_geq(fd, 0, "open: %s", strerror(errno));
+	REJECT(t_map(r, 0, PAGE, fd, 0, 0, 1), -EREMOTE, "sysfs");
+	cr_assert_eq(shmem_check_fd(fd, 0, PAGE, NULL, 0), -EREMOTE,
+		     "shmem_check_fd() says the same");
+	close(fd);
+}
+
 Test(validate, write_sealed_memfd)
 {
 	int fd = memfd_pattern("sealed", 2, 0x10);
@@ -352,6 +369,63 @@ Test(validate, kernel_refuses_mmap)
 	REJECT(t_map(r, 4 * PAGE, PAGE, fd, 0, SHMEM_MAP_RW, 1), -ENODEV,
 	       "the kernel refused mmap(shm_offset 0x4000");
 	close(fd);
+}
+
+/*
+ * Stand-ins for the kernel's mmap(MAP_FIXED) in place(). The first refuses
+ * the way Debian 12's 6.1 refuses a read-write mapping of an
+ * F_SEAL_FUTURE_WRITE memfd: after removing the old range, leaving a hole.
+ * The second refuses with the old range intact, as 6.18 does.
+ */
+static int hook_calls;
+
+static void *drop_then_refuse(void *addr, size_t len, int prot, int flags,
+			      int fd, off_t off)
+{
+	hook_calls++;
+	if (munmap(addr, len))
+		return NULL;	/* not MAP_FAILED: the test fails loudly */
+	errno = ENOMEM;
+	return MAP_FAILED;
+}
+
+static void *refuse_keeping_range(void *addr, size_t len, int prot, int flags,
+				  int fd, off_t off)
+{
+	hook_calls++;
+	errno = EPERM;
+	return MAP_FAILED;
+}
+
+/*
+ * The restore path of place(), forced on any kernel: the kernel's refusal
+ * left a hole where the reservation was, and shmem puts PROT_NONE back
+ * (/proc/self/maps byte-identical, every page of the range unreadable, the
+ * table unchanged, the refusal worded as the kernel's).
+ */
+Test(validate, refusal_after_the_kernel_dropped_the_range_is_restored)
+{
+	hook_calls = 0;
+	r->test_mmap = drop_then_refuse;
+	REJECT(t_map(r, 4 * PAGE, 2 * PAGE, mfd, 0, SHMEM_MAP_RW, 1), -ENOMEM,
+	       "the kernel refused mmap(shm_offset 0x4000, len 0x2000");
+	cr_assert_eq(hook_calls, 1);
+	cr_assert_eq(maps_count_range(base + 4 * PAGE, base + 6 * PAGE), 1,
+		     "the range is not one reservation again");
+	r->test_mmap = NULL;
+	/* The range is usable again. */
+	cr_assert_eq(t_map(r, 4 * PAGE, 2 * PAGE, mfd, 0, SHMEM_MAP_RW, 1), 0);
+	cr_assert_eq(base[5 * PAGE], TAG + 1);
+}
+
+Test(validate, refusal_keeping_the_range_changes_nothing)
+{
+	hook_calls = 0;
+	r->test_mmap = refuse_keeping_range;
+	REJECT(t_map(r, 4 * PAGE, PAGE, mfd, 0, 0, 1), -EPERM,
+	       "the kernel refused mmap(shm_offset 0x4000, len 0x1000");
+	cr_assert_eq(hook_calls, 1);
+	r->test_mmap = NULL;
 }
 
 Test(validate, overlap)

@@ -10,6 +10,7 @@
  * malformed back-end requests. See docs/vhost-user.md.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -21,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vhost/backend.h"
@@ -56,6 +58,13 @@ struct ex {
 	struct vhost_be *be;
 	struct ex_map maps[EX_MAX_MAPS];
 	bool quit;
+	/* --map-at-start / --churn: mapping without a control client */
+	unsigned int map_at_start;	/* pages to map as soon as accepted */
+	unsigned int churn_ms;		/* then unmap or map a page this often */
+	unsigned int auto_done;		/* pages of map_at_start mapped */
+	bool config_sent;		/* GET_SHMEM_CONFIG answered */
+	uint64_t churn_n;		/* churn steps taken */
+	int64_t next_auto_ms;		/* when to take the next step */
 };
 
 static void ex_log(void *opaque, enum vhost_log_level level, const char *msg)
@@ -85,6 +94,7 @@ static void ex_shmem_config(void *opaque, struct vhost_user_shmem_config *c)
 {
 	struct ex *ex = opaque;
 
+	ex->config_sent = true;
 	for (unsigned int i = 0; i < VHOST_USER_MAX_SHMEM_REGIONS; i++) {
 		c->memory_sizes[i] = ex->shm_sizes[i];
 		c->nregions += ex->shm_sizes[i] != 0;
@@ -229,53 +239,89 @@ static int ex_make_memfd(uint64_t len, uint64_t seed, int *fdp, uint8_t **memp)
 	return 0;
 }
 
+/*
+ * The fd sent for a read-only map is opened read-only (a new open file
+ * description of the same memfd, through /proc/self/fd), so a front-end
+ * that ignored MAP_RW clear and mapped it writable would be refused by the
+ * kernel instead of silently handing the guest write access.
+ */
+static int ex_read_only_fd(int fd)
+{
+	char path[64];
+	int ro;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ro = open(path, O_RDONLY | O_CLOEXEC);
+	return ro < 0 ? -errno : ro;
+}
+
+/* A new memfd of @len bytes holding pattern @seed, mapped at @off of @shmid. */
+static int ex_map_one(struct ex *ex, uint8_t shmid, uint64_t off, uint64_t len,
+		      uint64_t seed, bool rw)
+{
+	struct ex_map *m = ex_free_slot(ex);
+	int ret, fd;
+
+	if (!m)
+		return -ENOSPC;
+	ret = ex_make_memfd(len, seed, &m->fd, &m->mem);
+	if (ret)
+		return ret;
+	fd = rw ? m->fd : ex_read_only_fd(m->fd);
+	ret = fd < 0 ? fd :
+	      vhost_be_shmem_map(ex->be, shmid, off, len, fd, 0,
+				 rw ? VHOST_USER_FLAG_MAP_RW : 0);
+	if (fd >= 0 && fd != m->fd)
+		close(fd);
+	if (ret) {
+		munmap(m->mem, len);
+		close(m->fd);
+		return ret;
+	}
+	*m = (struct ex_map){ true, shmid, off, len, m->fd, m->mem };
+	return 0;
+}
+
+static int ex_unmap_one(struct ex *ex, uint8_t shmid, uint64_t off,
+			uint64_t len)
+{
+	int ret = vhost_be_shmem_unmap(ex->be, shmid, off, len);
+	struct ex_map *m = ex_find(ex, shmid, off);
+
+	if (!ret && m && m->len == len) {
+		munmap(m->mem, m->len);
+		close(m->fd);
+		m->used = false;
+	}
+	return ret;
+}
+
 static void cmd_map(struct ex *ex, const char *args)
 {
 	unsigned int shmid;
 	uint64_t off, len, seed;
 	char mode[4];
-	struct ex_map *m;
 	int ret;
 
 	if (sscanf(args, "%u %" SCNi64 " %" SCNi64 " %" SCNi64 " %3s", &shmid,
 		   &off, &len, &seed, mode) != 5 || shmid > 255 || !len ||
 	    (strcmp(mode, "rw") && strcmp(mode, "ro")))
 		return ex_reply(ex, "err usage: map SHMID SHM_OFFSET LEN SEED rw|ro");
-	m = ex_free_slot(ex);
-	if (!m)
+	ret = ex_map_one(ex, (uint8_t)shmid, off, len, seed, !strcmp(mode, "rw"));
+	if (ret == -ENOSPC)
 		return ex_reply(ex, "err too many mappings");
-	ret = ex_make_memfd(len, seed, &m->fd, &m->mem);
-	if (ret)
-		return ex_reply_result(ex, ret);
-	ret = vhost_be_shmem_map(ex->be, (uint8_t)shmid, off, len, m->fd, 0,
-				 strcmp(mode, "rw") ? 0 : VHOST_USER_FLAG_MAP_RW);
-	if (ret) {
-		munmap(m->mem, len);
-		close(m->fd);
-		return ex_reply_result(ex, ret);
-	}
-	*m = (struct ex_map){ true, (uint8_t)shmid, off, len, m->fd, m->mem };
-	ex_reply(ex, "ok");
+	ex_reply_result(ex, ret);
 }
 
 static void cmd_unmap(struct ex *ex, const char *args)
 {
 	unsigned int shmid;
 	uint64_t off, len;
-	struct ex_map *m;
-	int ret;
 
 	if (sscanf(args, "%u %" SCNi64 " %" SCNi64, &shmid, &off, &len) != 3 ||
 	    shmid > 255)
 		return ex_reply(ex, "err usage: unmap SHMID SHM_OFFSET LEN");
-	ret = vhost_be_shmem_unmap(ex->be, (uint8_t)shmid, off, len);
-	m = ex_find(ex, (uint8_t)shmid, off);
-	if (!ret && m && m->len == len) {
-		munmap(m->mem, m->len);
-		close(m->fd);
-		m->used = false;
-	}
-	ex_reply_result(ex, ret);
+	ex_reply_result(ex, ex_unmap_one(ex, (uint8_t)shmid, off, len));
 }
 
 /* The mapping at (shmid, shm_offset) and a byte range in it. */
@@ -349,7 +395,38 @@ static unsigned int ex_first_shmid(struct ex *ex)
 	return 0;
 }
 
-/* Build one malformed SHMEM_MAP / SHMEM_UNMAP and send it raw. */
+/*
+ * The lowest page-aligned offset of region @shmid where @pages pages meet
+ * none of our live mappings, or UINT64_MAX.
+ */
+static uint64_t ex_free_offset(struct ex *ex, unsigned int shmid,
+			       uint64_t pages)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t size = ex->shm_sizes[shmid], len = pages * page;
+
+	for (uint64_t off = 0; size >= len && off <= size - len; off += page) {
+		bool clear = true;
+
+		for (unsigned int i = 0; i < EX_MAX_MAPS && clear; i++) {
+			const struct ex_map *m = &ex->maps[i];
+
+			clear = !m->used || m->shmid != shmid ||
+				m->shm_offset >= off + len ||
+				m->shm_offset + m->len <= off;
+		}
+		if (clear)
+			return off;
+	}
+	return UINT64_MAX;
+}
+
+/*
+ * Build one malformed SHMEM_MAP / SHMEM_UNMAP and send it raw. Each kind
+ * breaks one rule only: where a kind does not need an offset of its own,
+ * it uses pages no live mapping touches, so no overlap can stand in for
+ * the rule it is meant to hit.
+ */
 static void cmd_hostile(struct ex *ex, const char *args)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), reply = 0;
@@ -372,8 +449,13 @@ static void cmd_hostile(struct ex *ex, const char *args)
 	mm.shmid = (uint8_t)shmid;
 	mm.len = page;
 	mm.flags = VHOST_USER_FLAG_MAP_RW;
+	mm.shm_offset = ex_free_offset(ex, shmid, 2);
+	if (mm.shm_offset == UINT64_MAX &&
+	    strcmp(kind, "overflow") && strcmp(kind, "beyond") &&
+	    strcmp(kind, "overlap"))
+		return ex_reply(ex, "err no two free pages in shmid %u", shmid);
 	if (!strcmp(kind, "unaligned")) {
-		mm.shm_offset = page / 2;
+		mm.shm_offset += page / 2;
 	} else if (!strcmp(kind, "overflow")) {
 		mm.shm_offset = UINT64_MAX - page + 1;
 		mm.len = 2 * page;
@@ -401,7 +483,6 @@ static void cmd_hostile(struct ex *ex, const char *args)
 	} else if (!strcmp(kind, "unmap-unknown")) {
 		request = VHOST_USER_BACKEND_SHMEM_UNMAP;
 		nfds = 0;
-		mm.shm_offset = ex->shm_sizes[shmid] ? ex->shm_sizes[shmid] - page : 0;
 	} else {
 		return ex_reply(ex, "err unknown kind (unaligned overflow beyond unknown-shmid overlap no-fd two-fds bad-flags unmap-unknown)");
 	}
@@ -495,6 +576,88 @@ static void ex_control_input(struct ex *ex)
 	}
 }
 
+/* ---- mapping on its own (--map-at-start, --churn) ---- */
+
+static int64_t ex_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Only once GET_SHMEM_CONFIG is answered: vmm's front-end serves the
+ * back-end channel from a thread it starts after negotiation, so a
+ * SHMEM_MAP sent earlier (waiting for its ack) and the front-end waiting
+ * for the ack of SET_OWNER would wait for each other until the front-end's
+ * reply timeout.
+ */
+static bool ex_auto_pending(const struct ex *ex)
+{
+	return ex->be && ex->config_sent &&
+	       (ex->auto_done < ex->map_at_start || ex->churn_ms);
+}
+
+static void ex_auto_log(struct ex *ex, const char *what, uint64_t off, int ret)
+{
+	struct timespec ts;
+
+	if (!ex->verbose)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	fprintf(stderr, "vhost-user-shmem-example: %lld.%06ld %s 0x%llx: %s\n",
+		(long long)ts.tv_sec, ts.tv_nsec / 1000, what,
+		(unsigned long long)off, ret ? strerror(-ret) : "ok");
+}
+
+/*
+ * One step: map the next of the first map_at_start pages of the lowest
+ * shmid (read-only and read-write by turns), retrying every 5 ms while
+ * the front-end refuses (it has not attached the region yet); then, with
+ * churn_ms, unmap or map again one page above them every churn_ms.
+ */
+static void ex_auto_step(struct ex *ex)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), off;
+	uint8_t shmid = (uint8_t)ex_first_shmid(ex);
+	int64_t now = ex_now_ms();
+	struct ex_map *m;
+	int ret;
+
+	if (!ex_auto_pending(ex) || now < ex->next_auto_ms)
+		return;
+	if (ex->auto_done < ex->map_at_start) {
+		off = ex->auto_done * page;
+		ret = ex_map_one(ex, shmid, off, page, ex->auto_done + 1,
+				 ex->auto_done % 2);
+		ex_auto_log(ex, "map", off, ret);
+		if (ret == -EREMOTEIO || ret == -ENOTCONN) {
+			/* refused: the region is not attached yet */
+			ex->next_auto_ms = now + 5;
+		} else if (ret) {
+			fprintf(stderr, "vhost-user-shmem-example: map at start: %s\n",
+				strerror(-ret));
+			ex->auto_done = ex->map_at_start;
+			ex->churn_ms = 0;
+		} else {
+			ex->auto_done++;
+		}
+		return;
+	}
+	off = (ex->map_at_start + ex->churn_n / 2 % 16) * page;
+	m = ex_find(ex, shmid, off);
+	if (m) {
+		ret = ex_unmap_one(ex, shmid, off, page);
+		ex_auto_log(ex, "unmap", off, ret);
+	} else {
+		ret = ex_map_one(ex, shmid, off, page, ex->churn_n, true);
+		ex_auto_log(ex, "map", off, ret);
+	}
+	ex->churn_n++;
+	ex->next_auto_ms = now + ex->churn_ms;
+}
+
 /* ---- main loop ---- */
 
 static void ex_drop_frontend(struct ex *ex)
@@ -529,6 +692,7 @@ static int ex_loop(struct ex *ex)
 	while (!ex->quit) {
 		struct pollfd p[4 + VHOST_BE_MAX_QUEUES];
 		unsigned int n = 0, qbase;
+		int timeout;
 
 		p[n++] = (struct pollfd){ .fd = ex->be ? -1 : ex->listen_fd, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = ex->be ? vhost_be_fd(ex->be) : -1, .events = POLLIN };
@@ -540,13 +704,26 @@ static int ex_loop(struct ex *ex)
 				.fd = ex->be && vhost_be_vring_started(ex->be, q) ?
 				      vhost_be_vring_kick_fd(ex->be, q) : -1,
 				.events = POLLIN };
-		if (poll(p, n, -1) < 0) {
+		timeout = -1;
+		if (ex_auto_pending(ex)) {
+			int64_t left = ex->next_auto_ms - ex_now_ms();
+
+			timeout = left < 0 ? 0 : (int)left;
+		}
+		if (poll(p, n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
+		ex_auto_step(ex);
 		if (p[0].revents && ex_accept_frontend(ex))
 			fprintf(stderr, "vhost-user-shmem-example: accept failed\n");
+		else if (p[0].revents) {
+			ex->config_sent = false;
+			ex->auto_done = 0;
+			ex->churn_n = 0;
+			ex->next_auto_ms = ex_now_ms();
+		}
 		if (p[1].revents && ex->be && vhost_be_dispatch(ex->be)) {
 			ex_drop_frontend(ex);
 			continue;
@@ -603,6 +780,10 @@ static void usage(FILE *f)
 "  --bad-shmem-config   answer GET_SHMEM_CONFIG with 300 regions\n"
 "  --no-shmem-config    do not offer PROTOCOL_F_SHMEM\n"
 "  --once               exit when the front-end disconnects\n"
+"  --map-at-start N     map N pages of the lowest shmid (ro, rw by turns) as\n"
+"                       soon as the front-end takes them (from the answer to\n"
+"                       GET_SHMEM_CONFIG on, retrying every 5 ms)\n"
+"  --churn MS           then unmap or map one page above them every MS ms\n"
 "  -v, --verbose        log every refused request and more\n"
 "Virtio device id: %d.\n", VHOST_BE_MAX_QUEUES, EX_DEVICE_ID);
 }
@@ -617,6 +798,8 @@ static int parse_args(struct ex *ex, int argc, char **argv)
 		{ "bad-shmem-config", no_argument, NULL, 'B' },
 		{ "no-shmem-config", no_argument, NULL, 'N' },
 		{ "once", no_argument, NULL, 'o' },
+		{ "map-at-start", required_argument, NULL, 'A' },
+		{ "churn", required_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -630,6 +813,8 @@ static int parse_args(struct ex *ex, int argc, char **argv)
 		case 'B': ex->bad_shmem_config = true; break;
 		case 'N': ex->no_shmem = true; break;
 		case 'o': ex->once = true; break;
+		case 'A': ex->map_at_start = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'C': ex->churn_ms = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'v': ex->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
 		case 'm':

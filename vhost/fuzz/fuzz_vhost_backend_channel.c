@@ -8,6 +8,9 @@
  *   - no fd left open (/proc/self/fd count back to the baseline),
  *   - no mapping of a fuzzer memfd outside a region's reservation
  *     (/proc/self/maps), and the region's table stays inside the region.
+ *
+ * scripts/fuzz.sh fails unless the corpus reaches these functions:
+ * fuzz-reach: vhost_channel_serve_one channel_map channel_unmap channel_reply channel_refused shmem_map place shmem_unmap
  */
 #include <errno.h>
 #include <fcntl.h>

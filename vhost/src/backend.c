@@ -165,6 +165,16 @@ static int be_vring_state(struct vhost_be *be, struct vhost_msg *m)
 		if (!num || num > 32768 || (num & (num - 1)))
 			return -EINVAL;
 		vq->num = num;
+		/*
+		 * The rings were translated for the old size: a larger one
+		 * would index past them. Translate again, or stop the ring.
+		 */
+		if (vq->has_addr && be_vring_translate(be, vq)) {
+			vlog_warn(&be->log,
+				  "vring %u: %u entries do not fit its rings' memory",
+				  m->p.state.index, num);
+			return -EFAULT;
+		}
 		return 0;
 	case VHOST_USER_SET_VRING_BASE:
 		if (num > 0xffff)

@@ -26,9 +26,25 @@ void vhost_shm_table_destroy(struct vhost_shm_table *t)
 	pthread_mutex_destroy(&t->lock);
 }
 
-static int channel_reply(struct vhost_channel *ch,
-			 const struct vhost_user_hdr *req, int result)
+/*
+ * A back-end that stops reading its own channel cannot hold the reply (and
+ * so the service thread) for longer than one message's timeout.
+ */
+static void channel_close_fd(void *opaque, int fd)
 {
+	struct vhost_channel *ch = opaque;
+
+	if (ch->reaper)
+		vhost_fd_close(ch->reaper, fd);
+	else
+		close(fd);
+}
+
+static int channel_reply(struct vhost_channel *ch,
+			 const struct vhost_user_hdr *req, int result,
+			 int timeout_ms)
+{
+	struct vhost_wait w = VHOST_WAIT_FOREVER;
 	struct vhost_msg r;
 
 	if (!ch->reply_ack || !(req->flags & VHOST_USER_NEED_REPLY_MASK))
@@ -36,7 +52,8 @@ static int channel_reply(struct vhost_channel *ch,
 	vhost_msg_init(&r, req->request, VHOST_USER_REPLY_MASK, sizeof(r.p.u64));
 	/* 0 = success; failures carry the positive errno (non-zero). */
 	r.p.u64 = result < 0 ? (uint64_t)-result : 0;
-	return vhost_msg_send(ch->sock, &r);
+	w.deadline_ms = vhost_deadline_in(timeout_ms);
+	return vhost_msg_send_wait(ch->sock, &r, &w);
 }
 
 /*
@@ -96,6 +113,14 @@ static int channel_map(struct vhost_channel *ch, struct vhost_msg *m)
 			 (unsigned long long)(mm->flags & ~VHOST_USER_FLAG_MAP_MASK));
 		goto out;
 	}
+	/*
+	 * What the fd is, before the table lock: a refused fd never holds
+	 * the lock that a device reset and teardown take, and nothing in the
+	 * check waits on another process (a hung FUSE daemon, say).
+	 */
+	ret = shmem_check_fd(q.fd, q.fd_offset, q.len, why, sizeof(why));
+	if (ret)
+		goto out;
 	pthread_mutex_lock(&ch->shm->lock);
 	r = ch->shm->regions[mm->shmid];
 	if (r)
@@ -113,7 +138,7 @@ out:
 				(unsigned long long)mm->len,
 				(unsigned long long)mm->fd_offset,
 				(unsigned long long)mm->flags, why);
-	close(q.fd);
+	channel_close_fd(ch, q.fd);
 	return ret;
 }
 
@@ -159,22 +184,55 @@ static int channel_dispatch(struct vhost_channel *ch, struct vhost_msg *m)
 	}
 }
 
+static void channel_count_refusal(struct vhost_channel *ch)
+{
+	struct timespec ts;
+
+	__atomic_fetch_add(&ch->refused, 1, __ATOMIC_RELAXED);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if ((int64_t)ts.tv_sec != ch->refuse_sec) {
+		ch->refuse_sec = (int64_t)ts.tv_sec;
+		ch->refuse_count = 0;
+	}
+	if (++ch->refuse_count == VHOST_CHANNEL_REFUSALS_PER_SEC)
+		channel_refused(ch,
+				"the back-end had %d requests refused in a second: its channel waits for the next one",
+				VHOST_CHANNEL_REFUSALS_PER_SEC);
+}
+
+int vhost_channel_pause_ms(struct vhost_channel *ch)
+{
+	struct timespec ts;
+
+	if (ch->refuse_count < VHOST_CHANNEL_REFUSALS_PER_SEC)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if ((int64_t)ts.tv_sec != ch->refuse_sec)
+		return 0;
+	return (int)((1000000000L - ts.tv_nsec) / 1000000) + 1;
+}
+
 int vhost_channel_serve_one(struct vhost_channel *ch, int timeout_ms,
 			    char *why, size_t whylen)
 {
+	struct vhost_wait w = VHOST_WAIT_FOREVER;
 	struct vhost_msg m;
 	int ret;
 
-	ret = vhost_msg_recv(ch->sock, &m, VHOST_MSG_BACKEND_REQ, 0, false,
-			     timeout_ms);
+	w.deadline_ms = vhost_deadline_in(timeout_ms);
+	w.close_fd = channel_close_fd;
+	w.close_opaque = ch;
+	ret = vhost_msg_recv_wait(ch->sock, &m, VHOST_MSG_BACKEND_REQ, 0, false,
+				  &w);
 	if (ret == -EBADMSG) {
 		channel_refused(ch,
 				"back-end %s (%u) malformed: size %u, %s, flags 0x%x",
 				vhost_user_backend_request_name(m.hdr.request),
 				m.hdr.request, m.hdr.size,
 				"wrong fd count or header", m.hdr.flags);
-		__atomic_fetch_add(&ch->refused, 1, __ATOMIC_RELAXED);
-		return channel_reply(ch, &m.hdr, -EBADMSG);
+		channel_count_refusal(ch);
+		ret = channel_reply(ch, &m.hdr, -EBADMSG, timeout_ms);
+		goto sent;
 	}
 	if (ret == -ECONNRESET)
 		return why_fail(why, whylen, ret,
@@ -183,12 +241,18 @@ int vhost_channel_serve_one(struct vhost_channel *ch, int timeout_ms,
 		return why_fail(why, whylen, ret, "back-end channel: %s",
 				strerror(-ret));
 	ret = channel_dispatch(ch, &m);
-	vhost_msg_close_fds(&m);
+	vhost_msg_drop_fds(&m, &w);
 	if (ret)
-		__atomic_fetch_add(&ch->refused, 1, __ATOMIC_RELAXED);
+		channel_count_refusal(ch);
 	else if (m.hdr.request == VHOST_USER_BACKEND_SHMEM_MAP)
 		__atomic_fetch_add(&ch->maps, 1, __ATOMIC_RELAXED);
 	else if (m.hdr.request == VHOST_USER_BACKEND_SHMEM_UNMAP)
 		__atomic_fetch_add(&ch->unmaps, 1, __ATOMIC_RELAXED);
-	return channel_reply(ch, &m.hdr, ret);
+	ret = channel_reply(ch, &m.hdr, ret, timeout_ms);
+sent:
+	if (ret)
+		return why_fail(why, whylen, ret,
+				"back-end channel: cannot reply: %s",
+				strerror(-ret));
+	return 0;
 }

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fdclose.h"
 #include "log.h"
 #include "vhost/proto.h"
 
@@ -34,13 +35,21 @@ struct vhost_channel {
 	const struct vhost_logger *log;
 	void (*config_changed)(void *opaque);
 	void *opaque;
+	/* Closes the back-end's fds; NULL: close() (tests, fuzzing). */
+	struct vhost_fd_reaper *reaper;
 	/* counters, updated by the serving thread only */
 	uint64_t maps, unmaps, refused;
 	/* refusal log rate limit: the second, lines in it, lines held back */
 	int64_t log_sec;
 	unsigned int log_burst;
 	uint64_t log_held;
+	/* refusals in the current second, for vhost_channel_pause_ms() */
+	int64_t refuse_sec;
+	unsigned int refuse_count;
 };
+
+/* Refused requests a back-end may cost the VMM each second. */
+#define VHOST_CHANNEL_REFUSALS_PER_SEC	1000
 
 void vhost_shm_table_init(struct vhost_shm_table *t);
 void vhost_shm_table_destroy(struct vhost_shm_table *t);
@@ -53,5 +62,14 @@ void vhost_shm_table_destroy(struct vhost_shm_table *t);
  */
 int vhost_channel_serve_one(struct vhost_channel *ch, int timeout_ms,
 			    char *why, size_t whylen);
+
+/*
+ * How long to leave the channel unread before serving it again: 0, or the
+ * rest of the second once the back-end had VHOST_CHANNEL_REFUSALS_PER_SEC
+ * requests refused in it. A back-end that floods bad requests then costs
+ * the VMM a bounded share of a CPU instead of a whole one; valid requests
+ * are never refused, so they are never slowed.
+ */
+int vhost_channel_pause_ms(struct vhost_channel *ch);
 
 #endif

@@ -5,6 +5,7 @@
  * are in frontend_requests.c, the service thread in frontend_worker.c.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +23,46 @@
 
 /* ---- the connection ---- */
 
+static const char *connect_error(int err)
+{
+	if (err == EAGAIN)
+		return "the back-end does not accept connections (its listen queue is full)";
+	return strerror(err);
+}
+
+/* One non-blocking attempt: the connected fd, or -errno. */
+static int fe_try_connect(const struct sockaddr_un *addr,
+			  const struct vhost_wait *w)
+{
+	socklen_t len = sizeof(int);
+	int fd, err;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (!connect(fd, (const struct sockaddr *)addr, sizeof(*addr)))
+		return fd;
+	err = errno;
+	if (err == EINPROGRESS) {
+		err = -vhost_wait_fd(fd, POLLOUT, w);
+		if (!err && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
+			err = errno;
+		if (!err)
+			return fd;
+	}
+	close(fd);
+	return -err;
+}
+
+/*
+ * Connect within connect_timeout_ms, retrying while the socket is absent,
+ * refused or its listen queue full (a blocking connect() would wait there
+ * for ever); a signal or a cancel ends nothing but the current try.
+ */
 static int fe_connect_socket(struct vhost_fe *fe, char *why, size_t whylen)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int64_t deadline = clock_now_ms() + fe->cfg.connect_timeout_ms;
+	struct vhost_wait w = fe_wait(fe, fe->cfg.connect_timeout_ms);
 	int fd, err;
 
 	if (strlen(fe->path) >= sizeof(addr.sun_path))
@@ -33,25 +70,34 @@ static int fe_connect_socket(struct vhost_fe *fe, char *why, size_t whylen)
 				"socket path %s is too long", fe->path);
 	strcpy(addr.sun_path, fe->path);
 	for (;;) {
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return why_fail(why, whylen, -errno, "socket: %s",
-					strerror(errno));
-		if (!connect(fd, (struct sockaddr *)&addr, sizeof(addr)))
+		struct vhost_wait pause = w;
+
+		fd = fe_try_connect(&addr, &w);
+		if (fd >= 0)
 			return fd;
-		err = errno;
-		close(fd);
-		if (err == EINTR)
-			continue;
-		if (err != ENOENT && err != ECONNREFUSED && err != EAGAIN)
+		err = -fd;
+		if (err == ECANCELED)
+			return why_fail(why, whylen, -ECANCELED,
+					"cannot connect to %s: cancelled",
+					fe->path);
+		if (err != ENOENT && err != ECONNREFUSED && err != EAGAIN &&
+		    err != EINTR && err != ETIMEDOUT)
 			return why_fail(why, whylen, -err,
 					"cannot connect to %s: %s", fe->path,
-					strerror(err));
-		if (clock_now_ms() >= deadline)
+					connect_error(err));
+		/* 10 ms between tries, ended early by a cancel. */
+		pause.deadline_ms = vhost_deadline_in(10);
+		if (w.deadline_ms >= 0 && w.deadline_ms < pause.deadline_ms)
+			pause.deadline_ms = w.deadline_ms;
+		if (vhost_wait_fd(-1, 0, &pause) == -ECANCELED)
+			return why_fail(why, whylen, -ECANCELED,
+					"cannot connect to %s: cancelled",
+					fe->path);
+		if (w.deadline_ms >= 0 && clock_now_ms() >= w.deadline_ms)
 			return why_fail(why, whylen, -ETIMEDOUT,
 					"cannot connect to %s: %s", fe->path,
-					strerror(err));
-		usleep(10000);
+					err == ETIMEDOUT ? strerror(ETIMEDOUT) :
+					connect_error(err));
 	}
 }
 
@@ -263,7 +309,10 @@ static void fe_close_connection(struct vhost_fe *fe)
 	fe->chan_sock = -1;
 	fe->sock = -1;
 	fe->nmem_added = 0;
-	__atomic_store_n(&fe->stopping, false, __ATOMIC_SEQ_CST);
+	/* After vhost_fe_cancel() nothing is reported any more. */
+	__atomic_store_n(&fe->stopping,
+			 __atomic_load_n(&fe->cancelled, __ATOMIC_SEQ_CST),
+			 __ATOMIC_SEQ_CST);
 }
 
 static int fe_open_connection(struct vhost_fe *fe, char *why, size_t whylen)
@@ -280,7 +329,10 @@ static int fe_open_connection(struct vhost_fe *fe, char *why, size_t whylen)
 	pthread_mutex_unlock(&fe->lost_lock);
 	__atomic_store_n(&fe->lost_reported, false, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&fe->connected, true, __ATOMIC_SEQ_CST);
+	/* Negotiation as a whole gets one reply timeout. */
+	fe->nego_deadline_ms = vhost_deadline_in(fe->cfg.reply_timeout_ms);
 	ret = fe_negotiate(fe, why, whylen);
+	fe->nego_deadline_ms = -1;
 	if (!ret) {
 		ret = fe_worker_start(fe);
 		if (ret)
@@ -314,14 +366,18 @@ static int fe_alloc(const struct vhost_fe_config *cfg, struct vhost_fe **out,
 	if (!fe->cfg.protocol_features)
 		fe->cfg.protocol_features = VHOST_FE_PROTOCOL_FEATURES;
 	fe->sock = fe->chan_sock = -1;
+	fe->nego_deadline_ms = -1;
 	fe->path = strdup(cfg->socket_path);
 	fe->name = strdup(cfg->name ? cfg->name : cfg->socket_path);
 	fe->stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (!fe->path || !fe->name || fe->stop_fd < 0) {
-		int ret = fe->stop_fd < 0 ? -errno : -ENOMEM;
+	fe->cancel_fd = eventfd(0, EFD_CLOEXEC);
+	if (!fe->path || !fe->name || fe->stop_fd < 0 || fe->cancel_fd < 0) {
+		int ret = fe->stop_fd < 0 || fe->cancel_fd < 0 ? -errno : -ENOMEM;
 
 		if (fe->stop_fd >= 0)
 			close(fe->stop_fd);
+		if (fe->cancel_fd >= 0)
+			close(fe->cancel_fd);
 		free(fe->path);
 		free(fe->name);
 		free(fe);
@@ -333,6 +389,7 @@ static int fe_alloc(const struct vhost_fe_config *cfg, struct vhost_fe **out,
 	pthread_mutex_init(&fe->req_lock, NULL);
 	pthread_mutex_init(&fe->lost_lock, NULL);
 	vhost_shm_table_init(&fe->shm);
+	vhost_fd_reaper_init(&fe->reaper);
 	*out = fe;
 	return 0;
 }
@@ -363,9 +420,11 @@ void vhost_fe_destroy(struct vhost_fe *fe)
 		return;
 	fe_close_connection(fe);
 	vhost_shm_table_destroy(&fe->shm);
+	vhost_fd_reaper_destroy(&fe->reaper);
 	pthread_mutex_destroy(&fe->lost_lock);
 	pthread_mutex_destroy(&fe->req_lock);
 	close(fe->stop_fd);
+	close(fe->cancel_fd);
 	free(fe->path);
 	free(fe->name);
 	free(fe);
@@ -376,6 +435,8 @@ int vhost_fe_reconnect(struct vhost_fe *fe, char *why, size_t whylen)
 	if (fe->thread_running && pthread_equal(pthread_self(), fe->thread))
 		return why_fail(why, whylen, -EDEADLK,
 				"reconnect from the service thread");
+	if (__atomic_load_n(&fe->cancelled, __ATOMIC_SEQ_CST))
+		return why_fail(why, whylen, -ECANCELED, "reconnect: cancelled");
 	fe_close_connection(fe);
 	return fe_open_connection(fe, why, whylen);
 }

@@ -30,9 +30,12 @@ struct vhost_fe {
 	struct vhost_logger log;
 
 	pthread_mutex_t req_lock;	/* one request on the main socket at once */
-	int sock;			/* main socket, -1 when closed */
+	int sock;			/* main socket (non-blocking), -1 when closed */
 	int chan_sock;			/* our end of the back-end channel, or -1 */
 	int stop_fd;			/* eventfd that stops the thread */
+	int cancel_fd;			/* eventfd: vhost_fe_cancel() */
+	bool cancelled;			/* atomic */
+	int64_t nego_deadline_ms;	/* -1, or the end of negotiation */
 	pthread_t thread;
 	bool thread_running;
 	bool connected;			/* atomic */
@@ -55,6 +58,7 @@ struct vhost_fe {
 
 	struct vhost_shm_table shm;
 	struct vhost_channel chan;
+	struct vhost_fd_reaper reaper;	/* the back-end's fds are closed here */
 };
 
 static inline bool fe_pf(const struct vhost_fe *fe, unsigned int bit)
@@ -86,6 +90,9 @@ int fe_set_u64(struct vhost_fe *fe, uint32_t request, uint64_t val,
  * the back-end sees it too; the service thread reports it.
  */
 void fe_lost(struct vhost_fe *fe, const char *why);
+
+/* How long a request may wait: reply timeout, negotiation, cancel fds. */
+struct vhost_wait fe_wait(const struct vhost_fe *fe, int timeout_ms);
 
 /* ---- frontend_worker.c ---- */
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/why.h"
 #include "shmem/shmem.h"
@@ -26,6 +27,45 @@ void fe_lost(struct vhost_fe *fe, const char *why)
 		shutdown(fe->sock, SHUT_RDWR);
 }
 
+static void fe_close_fd(void *opaque, int fd)
+{
+	struct vhost_fe *fe = opaque;
+
+	vhost_fd_close(&fe->reaper, fd);
+}
+
+struct vhost_wait fe_wait(const struct vhost_fe *fe, int timeout_ms)
+{
+	struct vhost_wait w = {
+		.deadline_ms = vhost_deadline_in(timeout_ms),
+		.cancel = { fe->cancel_fd,
+			    fe->cfg.has_cancel_fd ? fe->cfg.cancel_fd : -1 },
+		.close_fd = fe_close_fd,
+		.close_opaque = (void *)fe,
+	};
+
+	if (fe->nego_deadline_ms >= 0 && (w.deadline_ms < 0 ||
+					  fe->nego_deadline_ms < w.deadline_ms))
+		w.deadline_ms = fe->nego_deadline_ms;
+	return w;
+}
+
+void vhost_fe_cancel(struct vhost_fe *fe)
+{
+	uint64_t one = 1;
+
+	__atomic_store_n(&fe->stopping, true, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&fe->cancelled, true, __ATOMIC_SEQ_CST);
+	/* A one-shot eventfd write cannot fail short of a closed fd. */
+	if (write(fe->cancel_fd, &one, sizeof(one)) != sizeof(one))
+		one = 0;
+}
+
+void vhost_fe_drop(struct vhost_fe *fe, const char *why)
+{
+	fe_lost(fe, why);
+}
+
 int fe_rpc(struct vhost_fe *fe, struct vhost_msg *m, struct vhost_msg *reply,
 	   char *why, size_t whylen)
 {
@@ -34,8 +74,12 @@ int fe_rpc(struct vhost_fe *fe, struct vhost_msg *m, struct vhost_msg *reply,
 		   m->hdr.request != VHOST_USER_SET_PROTOCOL_FEATURES;
 	struct vhost_msg ackmsg;
 	char lost[FE_WHY_MAX];
+	struct vhost_wait w;
 	int ret;
 
+	if (__atomic_load_n(&fe->cancelled, __ATOMIC_SEQ_CST))
+		return why_fail(why, whylen, -ECANCELED,
+				"%s: cancelled", what);
 	if (!__atomic_load_n(&fe->connected, __ATOMIC_SEQ_CST))
 		return why_fail(why, whylen, -ENOTCONN,
 				"%s: the back-end is not connected", what);
@@ -44,11 +88,12 @@ int fe_rpc(struct vhost_fe *fe, struct vhost_msg *m, struct vhost_msg *reply,
 		reply = &ackmsg;
 	}
 	pthread_mutex_lock(&fe->req_lock);
-	ret = vhost_msg_send(fe->sock, m);
+	/* One deadline for the send and the reply together. */
+	w = fe_wait(fe, fe->cfg.reply_timeout_ms);
+	ret = vhost_msg_send_wait(fe->sock, m, &w);
 	if (!ret && reply)
-		ret = vhost_msg_recv(fe->sock, reply, VHOST_MSG_REPLY,
-				     m->hdr.request, ack,
-				     fe->cfg.reply_timeout_ms);
+		ret = vhost_msg_recv_wait(fe->sock, reply, VHOST_MSG_REPLY,
+					  m->hdr.request, ack, &w);
 	pthread_mutex_unlock(&fe->req_lock);
 	if (ret == -EBADMSG || ret == -EMSGSIZE) {
 		snprintf(lost, sizeof(lost), "%s: malformed reply", what);

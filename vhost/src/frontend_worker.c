@@ -70,7 +70,11 @@ static void *worker_main(void *arg)
 			{ .fd = fe->sock, .events = POLLRDHUP },
 			{ .fd = fe->chan_sock, .events = POLLIN },
 		};
-		int n = poll(p, fe->chan_sock >= 0 ? 3 : 2, -1);
+		/* A back-end flooding bad requests waits for the next second. */
+		int pause = fe->chan_sock >= 0 ?
+			    vhost_channel_pause_ms(&fe->chan) : 0;
+		int n = poll(p, fe->chan_sock >= 0 && !pause ? 3 : 2,
+			     pause ? pause : -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -105,6 +109,7 @@ int fe_worker_start(struct vhost_fe *fe)
 		.log = &fe->log,
 		.config_changed = worker_config_changed,
 		.opaque = fe,
+		.reaper = &fe->reaper,
 	};
 	return -thread_start(&fe->thread, worker_main, fe);
 }

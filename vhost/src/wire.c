@@ -38,6 +38,20 @@ void vhost_msg_close_fds(struct vhost_msg *m)
 	m->nfds = 0;
 }
 
+void vhost_msg_drop_fds(struct vhost_msg *m, const struct vhost_wait *w)
+{
+	if (!w->close_fd) {
+		vhost_msg_close_fds(m);
+		return;
+	}
+	for (unsigned int i = 0; i < m->nfds; i++) {
+		if (m->fds[i] >= 0)
+			w->close_fd(w->close_opaque, m->fds[i]);
+		m->fds[i] = -1;
+	}
+	m->nfds = 0;
+}
+
 int vhost_msg_take_fd(struct vhost_msg *m, unsigned int i)
 {
 	int fd;
@@ -162,11 +176,49 @@ struct vhost_msg_rule vhost_msg_rule(enum vhost_msg_kind kind,
 	}
 }
 
+/* ---- waiting ---- */
+
+int64_t vhost_deadline_in(int ms)
+{
+	return ms < 0 ? -1 : clock_now_ms() + ms;
+}
+
+int vhost_wait_fd(int fd, short events, const struct vhost_wait *w)
+{
+	struct pollfd p[3] = {
+		{ .fd = fd, .events = events },
+		{ .fd = w->cancel[0], .events = POLLIN },
+		{ .fd = w->cancel[1], .events = POLLIN },
+	};
+
+	for (;;) {
+		int timeout = -1;
+		int n;
+
+		if (w->deadline_ms >= 0) {
+			int64_t left = w->deadline_ms - clock_now_ms();
+
+			if (left <= 0)
+				return -ETIMEDOUT;
+			timeout = left > 1000000 ? 1000000 : (int)left;
+		}
+		/* Negative fds in p[1], p[2] are ignored by poll(). */
+		n = poll(p, 3, timeout);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (p[1].revents || p[2].revents)
+			return -ECANCELED;
+		if (n > 0)
+			return 0;
+	}
+}
+
 /* ---- sending ---- */
 
-static int wait_fd(int sock, short events, int64_t deadline_ms);
-
-int vhost_msg_send(int sock, const struct vhost_msg *m)
+static int send_all(int sock, const struct vhost_msg *m,
+		    const struct vhost_wait *w)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_FDS)];
@@ -179,6 +231,8 @@ int vhost_msg_send(int sock, const struct vhost_msg *m)
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 	size_t left = sizeof(m->hdr) + m->hdr.size;
 	bool fds_sent = m->nfds == 0;
+	/* With a bound on the wait, never block inside sendmsg(). */
+	int flags = MSG_NOSIGNAL | (w ? MSG_DONTWAIT : 0);
 
 	if (m->hdr.size > sizeof(m->p) || m->nfds > VHOST_USER_MAX_FDS)
 		return -EINVAL;
@@ -195,13 +249,15 @@ int vhost_msg_send(int sock, const struct vhost_msg *m)
 		memcpy(CMSG_DATA(c), m->fds, sizeof(int) * m->nfds);
 	}
 	while (left) {
-		ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+		ssize_t n = sendmsg(sock, &mh, flags);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
-				int ret = wait_fd(sock, POLLOUT, -1);
+				struct vhost_wait forever = VHOST_WAIT_FOREVER;
+				int ret = vhost_wait_fd(sock, POLLOUT,
+							w ? w : &forever);
 
 				if (ret)
 					return ret;
@@ -231,39 +287,26 @@ int vhost_msg_send(int sock, const struct vhost_msg *m)
 	return 0;
 }
 
+int vhost_msg_send(int sock, const struct vhost_msg *m)
+{
+	return send_all(sock, m, NULL);
+}
+
+int vhost_msg_send_wait(int sock, const struct vhost_msg *m,
+			const struct vhost_wait *w)
+{
+	return send_all(sock, m, w);
+}
+
 /* ---- receiving ---- */
 
 struct rx {
 	int sock;
-	int64_t deadline_ms;	/* CLOCK_MONOTONIC, -1 = none */
+	struct vhost_wait w;	/* deadline -1 and no cancel fd: block */
+	bool bounded;		/* poll before every read */
 	struct vhost_msg *m;
 	bool bad;		/* rule broken: consume, then refuse */
 };
-
-static int wait_fd(int sock, short events, int64_t deadline_ms)
-{
-	struct pollfd pfd = { .fd = sock, .events = events };
-
-	for (;;) {
-		int timeout = -1;
-		int n;
-
-		if (deadline_ms >= 0) {
-			int64_t left = deadline_ms - clock_now_ms();
-
-			if (left <= 0)
-				return -ETIMEDOUT;
-			timeout = left > 1000000 ? 1000000 : (int)left;
-		}
-		n = poll(&pfd, 1, timeout);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n > 0)
-			return 0;
-	}
-}
 
 static void rx_collect_fds(struct rx *rx, struct msghdr *mh)
 {
@@ -284,7 +327,10 @@ static void rx_collect_fds(struct rx *rx, struct msghdr *mh)
 			if (rx->m->nfds < VHOST_USER_MAX_FDS) {
 				rx->m->fds[rx->m->nfds++] = fd;
 			} else {
-				close(fd);
+				if (rx->w.close_fd)
+					rx->w.close_fd(rx->w.close_opaque, fd);
+				else
+					close(fd);
 				rx->bad = true;
 			}
 		}
@@ -308,17 +354,18 @@ static int rx_bytes(struct rx *rx, void *buf, size_t len, bool boundary)
 		ssize_t n;
 		int ret;
 
-		if (rx->deadline_ms >= 0) {
-			ret = wait_fd(rx->sock, POLLIN, rx->deadline_ms);
+		if (rx->bounded) {
+			ret = vhost_wait_fd(rx->sock, POLLIN, &rx->w);
 			if (ret)
 				return ret;
 		}
-		n = recvmsg(rx->sock, &mh, MSG_CMSG_CLOEXEC);
+		n = recvmsg(rx->sock, &mh, MSG_CMSG_CLOEXEC |
+			    (rx->bounded ? MSG_DONTWAIT : 0));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
-				ret = wait_fd(rx->sock, POLLIN, rx->deadline_ms);
+				ret = vhost_wait_fd(rx->sock, POLLIN, &rx->w);
 				if (ret)
 					return ret;
 				continue;
@@ -348,15 +395,25 @@ static bool hdr_flags_ok(const struct vhost_user_hdr *h,
 int vhost_msg_recv(int sock, struct vhost_msg *m, enum vhost_msg_kind kind,
 		   uint32_t expect, bool ack, int timeout_ms)
 {
-	struct rx rx = { .sock = sock, .m = m, .deadline_ms = -1 };
+	struct vhost_wait w = VHOST_WAIT_FOREVER;
+
+	w.deadline_ms = vhost_deadline_in(timeout_ms);
+	return vhost_msg_recv_wait(sock, m, kind, expect, ack, &w);
+}
+
+int vhost_msg_recv_wait(int sock, struct vhost_msg *m,
+			enum vhost_msg_kind kind, uint32_t expect, bool ack,
+			const struct vhost_wait *w)
+{
+	struct rx rx = { .sock = sock, .m = m, .w = *w };
 	struct vhost_msg_rule r;
 	int ret;
 
 	m->nfds = 0;
 	for (unsigned int i = 0; i < VHOST_USER_MAX_FDS; i++)
 		m->fds[i] = -1;
-	if (timeout_ms >= 0)
-		rx.deadline_ms = clock_now_ms() + timeout_ms;
+	rx.bounded = w->deadline_ms >= 0 || w->cancel[0] >= 0 ||
+		     w->cancel[1] >= 0;
 
 	ret = rx_bytes(&rx, &m->hdr, sizeof(m->hdr), true);
 	if (ret)
@@ -382,6 +439,6 @@ int vhost_msg_recv(int sock, struct vhost_msg *m, enum vhost_msg_kind kind,
 	}
 	return 0;
 fail:
-	vhost_msg_close_fds(m);
+	vhost_msg_drop_fds(m, &rx.w);
 	return ret;
 }

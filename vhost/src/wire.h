@@ -66,11 +66,53 @@ struct vhost_msg_rule vhost_msg_rule(enum vhost_msg_kind kind,
 				     uint32_t request, bool ack);
 
 /*
+ * How long a send or a receive may wait for the peer: until @deadline_ms
+ * (CLOCK_MONOTONIC milliseconds; -1: no deadline), and never once one of
+ * the @cancel fds (-1: unused) is readable, e.g. an eventfd its owner
+ * writes when it stops. A signal (EINTR) never restarts the wait from
+ * scratch: the deadline stays where it was.
+ */
+struct vhost_wait {
+	int64_t deadline_ms;
+	int cancel[2];
+	/*
+	 * How a receive closes the fds of a message it refuses: NULL is
+	 * close(); a front-end passes one that never waits on the back-end
+	 * (fdclose.h).
+	 */
+	void (*close_fd)(void *opaque, int fd);
+	void *close_opaque;
+};
+
+#define VHOST_WAIT_FOREVER	((struct vhost_wait){ -1, { -1, -1 }, NULL, NULL })
+
+/* vhost_msg_close_fds() through @w's close_fd. */
+void vhost_msg_drop_fds(struct vhost_msg *m, const struct vhost_wait *w);
+
+/* The deadline @ms milliseconds from now (-1: none). */
+int64_t vhost_deadline_in(int ms);
+
+/*
+ * Wait until @fd is ready for @events (POLLIN, POLLOUT), within @w.
+ * 0, -ETIMEDOUT, -ECANCELED or another -errno.
+ */
+int vhost_wait_fd(int fd, short events, const struct vhost_wait *w);
+
+/*
  * Send @m (header, hdr.size payload bytes, m->nfds fds). Handles EINTR and
  * short writes; fds go with the first byte. The fds stay the caller's.
- * Returns 0, -EPIPE/-ECONNRESET (peer gone) or another -errno.
+ * Returns 0, -EPIPE/-ECONNRESET (peer gone) or another -errno. It waits
+ * as long as the peer does not read.
  */
 int vhost_msg_send(int sock, const struct vhost_msg *m);
+/*
+ * The same, waiting for buffer space only within @w: a peer that stops
+ * reading makes it fail with -ETIMEDOUT (or -ECANCELED), and the message
+ * may then be partly sent: the stream is lost. Never blocks in a system
+ * call, whether or not @sock is non-blocking.
+ */
+int vhost_msg_send_wait(int sock, const struct vhost_msg *m,
+			const struct vhost_wait *w);
 
 /*
  * Receive one message, waiting at most @timeout_ms in total (-1: forever).
@@ -91,6 +133,10 @@ int vhost_msg_send(int sock, const struct vhost_msg *m);
  */
 int vhost_msg_recv(int sock, struct vhost_msg *m, enum vhost_msg_kind kind,
 		   uint32_t expect, bool ack, int timeout_ms);
+/* The same within @w; -ECANCELED when a cancel fd became readable. */
+int vhost_msg_recv_wait(int sock, struct vhost_msg *m,
+			enum vhost_msg_kind kind, uint32_t expect, bool ack,
+			const struct vhost_wait *w);
 
 /* True when @err means the connection can no longer be used. */
 static inline bool vhost_msg_fatal(int err)

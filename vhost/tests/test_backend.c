@@ -279,6 +279,90 @@ Test(backend, descriptor_chains_are_checked)
 		*(uint64_t *)(ram + q.desc_gpa + 16 * head) = 0x8000;
 		cr_assert_eq(vhost_be_vring_pop(be, 0, &e), -EINVAL, "loop");
 	}
+	{
+		/*
+		 * An avail index more than num ahead of what was taken is
+		 * refused, even with a valid chain waiting; put back, the
+		 * chain is popped.
+		 */
+		uint16_t *idx = (uint16_t *)(ram + q.avail_gpa + 2);
+
+		gpa[0] = 0x8000;
+		tvq_add(&q, gpa, len, wr_ok, 2);
+		*idx = (uint16_t)(q.avail_idx + 8);
+		cr_assert_eq(vhost_be_vring_pop(be, 0, &e), -EINVAL,
+			     "avail index 9 ahead of a ring of 8");
+		*idx = q.avail_idx;
+		cr_assert_eq(vhost_be_vring_pop(be, 0, &e), 1);
+	}
+	close(efd);
+	munmap(ram, RAM);
+	close(fd);
+	no_fd_leaked();
+}
+
+/* Queue 0 of @num entries at gpa 0x1000 of a fresh guest RAM, started. */
+static void start_ring(struct tvq *q, uint8_t **ram, int *fd, int *efd,
+		       uint32_t num)
+{
+	struct vhost_user_mem_table t = { .nregions = 1 };
+	struct vhost_user_vring_state st = { .index = 0, .num = num };
+	struct vhost_user_vring_addr a = { .index = 0 };
+	uint64_t v = 0;
+
+	*fd = guest_ram(RAM, (void **)ram);
+	*efd = eventfd(0, EFD_CLOEXEC);
+	enable_ack();
+	t.regions[0] = (struct vhost_user_mem_region){ .size = RAM,
+		.user_addr = (uint64_t)(uintptr_t)*ram };
+	cr_assert_eq(ack_of(VHOST_USER_SET_MEM_TABLE, &t, 40, fd, 1), 0);
+	tvq_init(q, *ram, 0x1000, num);
+	a.desc_user_addr = (uint64_t)(uintptr_t)*ram + q->desc_gpa;
+	a.avail_user_addr = (uint64_t)(uintptr_t)*ram + q->avail_gpa;
+	a.used_user_addr = (uint64_t)(uintptr_t)*ram + q->used_gpa;
+	cr_assert_eq(ack_of(VHOST_USER_SET_VRING_NUM, &st, 8, NULL, 0), 0);
+	cr_assert_eq(ack_of(VHOST_USER_SET_VRING_ADDR, &a, 40, NULL, 0), 0);
+	cr_assert_eq(ack_of(VHOST_USER_SET_VRING_KICK, &v, 8, efd, 1), 0);
+	cr_assert(vhost_be_vring_started(be, 0));
+}
+
+/*
+ * A chain holds at most VHOST_BE_MAX_SG readable and VHOST_BE_MAX_SG
+ * writable buffers: one more of either kind is refused, in a ring large
+ * enough that the loop bound (num hops) does not come first.
+ */
+#define SG	VHOST_BE_MAX_SG
+
+Test(backend, chains_hold_at_most_max_sg_buffers_of_each_kind)
+{
+	static uint64_t gpa[SG + 2];
+	static uint32_t len[SG + 2];
+	static bool wr[SG + 2];
+	static struct vhost_be_elem e;
+	struct tvq q;
+	uint8_t *ram;
+	int fd, efd;
+
+	start_ring(&q, &ram, &fd, &efd, 4 * SG);
+	for (unsigned int i = 0; i < SG + 2; i++) {
+		gpa[i] = 0x80000 + 0x100 * (i % 256);
+		len[i] = 16;
+	}
+	tvq_add(&q, gpa, len, wr, SG);
+	cr_assert_eq(vhost_be_vring_pop(be, 0, &e), 1);
+	cr_assert_eq(e.nrd, SG);
+	tvq_add(&q, gpa, len, wr, SG + 1);
+	cr_assert_eq(vhost_be_vring_pop(be, 0, &e), -EINVAL, "%d readable",
+		     SG + 1);
+	for (unsigned int i = 1; i < SG + 2; i++)
+		wr[i] = true;
+	tvq_add(&q, gpa, len, wr, SG + 1);
+	cr_assert_eq(vhost_be_vring_pop(be, 0, &e), 1);
+	cr_assert_eq(e.nrd, 1);
+	cr_assert_eq(e.nwr, SG);
+	tvq_add(&q, gpa, len, wr, SG + 2);
+	cr_assert_eq(vhost_be_vring_pop(be, 0, &e), -EINVAL, "%d writable",
+		     SG + 1);
 	close(efd);
 	munmap(ram, RAM);
 	close(fd);

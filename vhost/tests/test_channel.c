@@ -8,9 +8,12 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "shmem/shmem.h"
@@ -35,8 +38,20 @@ static void config_changed(void *opaque)
 	config_changes++;
 }
 
-static void quiet(void *o, enum vhost_log_level l, const char *m)
+/* The channel's log: the count and the last line, to see who refused. */
+static int log_lines;
+static char last_line[512];
+
+static unsigned long long held_reported;	/* sum of "(and N more ...)" */
+
+static void capture(void *o, enum vhost_log_level l, const char *m)
 {
+	const char *and = strstr(m, "(and ");
+
+	log_lines++;
+	snprintf(last_line, sizeof(last_line), "%s", m);
+	if (and)
+		held_reported += strtoull(and + 5, NULL, 10);
 }
 
 static void quiet_shmem(void *o, enum shmem_log_level l, const char *m)
@@ -52,7 +67,10 @@ static void setup(void)
 	cr_assert_eq(shmem_region_create(&rc, &region, NULL, 0), 0);
 	vhost_shm_table_init(&table);
 	table.regions[2] = region;
-	logger = (struct vhost_logger){ quiet, NULL, NULL };
+	logger = (struct vhost_logger){ capture, NULL, NULL };
+	log_lines = 0;
+	held_reported = 0;
+	last_line[0] = '\0';
 	ch = (struct vhost_channel){ .sock = sv[1], .reply_ack = true,
 		.owner = 1, .shm = &table, .log = &logger,
 		.config_changed = config_changed };
@@ -100,41 +118,67 @@ static bool reply_pending(void)
 	return poll(&p, 1, 0) == 1;
 }
 
+/*
+ * Serve one request sent with NEED_REPLY and return its reply: with
+ * REPLY_ACK in use exactly one must be waiting (a missing reply fails the
+ * test here, it is not a failure value), without it none may come (-1).
+ */
+static int64_t serve_and_reply(uint32_t req)
+{
+	struct vhost_msg r;
+
+	cr_assert_eq(vhost_channel_serve_one(&ch, 1000, NULL, 0), 0);
+	if (!ch.reply_ack) {
+		cr_assert_not(reply_pending(), "a reply without REPLY_ACK");
+		return -1;
+	}
+	cr_assert(reply_pending(), "no reply to request %u with NEED_REPLY", req);
+	cr_assert_eq(vhost_msg_recv(sv[0], &r, VHOST_MSG_REPLY, req, true, 1000), 0);
+	cr_assert_not(reply_pending(), "more than one reply");
+	return (int64_t)r.p.u64;
+}
+
 static int64_t map_req(uint64_t off, uint64_t len, uint64_t flags,
 		       const int *fds, unsigned int nfds, uint8_t shmid)
 {
 	struct vhost_user_mmap mm = { .shmid = shmid, .shm_offset = off,
 				      .len = len, .flags = flags };
-	struct vhost_msg r;
-	int64_t ret = -1;
 
 	send_req(VHOST_USER_BACKEND_SHMEM_MAP, VHOST_USER_NEED_REPLY_MASK, &mm,
 		 sizeof(mm), fds, nfds);
-	cr_assert_eq(vhost_channel_serve_one(&ch, 1000, NULL, 0), 0);
-	if (reply_pending()) {
-		cr_assert_eq(vhost_msg_recv(sv[0], &r, VHOST_MSG_REPLY,
-					    VHOST_USER_BACKEND_SHMEM_MAP, true,
-					    1000), 0);
-		ret = (int64_t)r.p.u64;
-	}
-	cr_assert_not(reply_pending(), "more than one reply");
-	return ret;
+	return serve_and_reply(VHOST_USER_BACKEND_SHMEM_MAP);
 }
 
 static int64_t unmap_req(uint64_t off, uint64_t len, uint8_t shmid)
 {
 	struct vhost_user_mmap mm = { .shmid = shmid, .shm_offset = off,
 				      .len = len };
-	struct vhost_msg r;
 
 	send_req(VHOST_USER_BACKEND_SHMEM_UNMAP, VHOST_USER_NEED_REPLY_MASK,
 		 &mm, sizeof(mm), NULL, 0);
-	cr_assert_eq(vhost_channel_serve_one(&ch, 1000, NULL, 0), 0);
-	cr_assert_eq(vhost_msg_recv(sv[0], &r, VHOST_MSG_REPLY,
-				    VHOST_USER_BACKEND_SHMEM_UNMAP, true, 1000), 0);
-	cr_assert_not(reply_pending(), "more than one reply");
-	return (int64_t)r.p.u64;
+	return serve_and_reply(VHOST_USER_BACKEND_SHMEM_UNMAP);
 }
+
+/*
+ * A refused request: the reply carries @err, and the one line the channel
+ * logged names the rule (@why, the refusing layer's own words). The
+ * channel logs ten refusals a second; the burst is reset so that every
+ * refusal here gets its line.
+ */
+#define REFUSED(call, err, why) do {					\
+	int lines_ = log_lines;						\
+	int64_t got_;							\
+									\
+	ch.log_burst = 0;						\
+	got_ = (call);							\
+									\
+	cr_assert_eq(got_, (err), "%s replied %lld, want %d (%s)", #call,	\
+		     (long long)got_, (err), strerror(err));		\
+	cr_assert_eq(log_lines, lines_ + 1, "%s: %d log lines", #call,	\
+		     log_lines - lines_);				\
+	cr_assert(strstr(last_line, (why)), "%s logged '%s', want '%s'",	\
+		  #call, last_line, (why));				\
+} while (0)
 
 Test(channel, valid_map_and_unmap)
 {
@@ -152,32 +196,106 @@ Test(channel, valid_map_and_unmap)
 	no_fd_leaked();
 }
 
+/*
+ * Each invalid request breaks one rule and nothing else (the unaligned
+ * offset lies in free space, so an overlap cannot stand in for the
+ * alignment rule): its reply must be that rule's errno and the log line
+ * that rule's reason.
+ */
 Test(channel, invalid_maps_get_one_failure_reply_each)
 {
 	uint64_t pg = page_size();
 	int two[2] = { memfd, memfd };
 
 	cr_assert_eq(map_req(0, pg, 1, &memfd, 1, 2), 0);
-	cr_assert_neq(map_req(pg / 2, pg, 1, &memfd, 1, 2), 0, "unaligned");
-	cr_assert_neq(map_req(pg, pg + 1, 1, &memfd, 1, 2), 0, "unaligned len");
-	cr_assert_neq(map_req(UINT64_MAX - pg + 1, 2 * pg, 1, &memfd, 1, 2), 0,
-		      "overflow");
-	cr_assert_neq(map_req(REGION, pg, 1, &memfd, 1, 2), 0, "beyond");
-	cr_assert_neq(map_req(0, pg, 1, &memfd, 1, 3), 0, "unknown shmid");
-	cr_assert_neq(map_req(0, pg, 1, &memfd, 1, 255), 0, "unknown shmid");
-	cr_assert_neq(map_req(0, pg, 1, &memfd, 1, 2), 0, "overlap");
-	cr_assert_neq(map_req(2 * pg, pg, 1, NULL, 0, 2), 0, "no fd");
-	cr_assert_neq(map_req(2 * pg, pg, 1, two, 2, 2), 0, "two fds");
-	cr_assert_neq(map_req(2 * pg, pg, 1 | 4, &memfd, 1, 2), 0, "flags");
-	cr_assert_neq(map_req(2 * pg, pg, 1ull << 63, &memfd, 1, 2), 0, "flags");
-	cr_assert_neq(map_req(2 * pg, 8 * pg, 1, &memfd, 1, 2), 0,
-		      "beyond the file");
+	REFUSED(map_req(3 * pg + pg / 2, pg, 1, &memfd, 1, 2), EINVAL,
+		"is not aligned to page size");
+	REFUSED(map_req(pg, pg + 1, 1, &memfd, 1, 2), EINVAL,
+		"is not aligned to page size");
+	REFUSED(map_req(UINT64_MAX - pg + 1, 2 * pg, 1, &memfd, 1, 2), EOVERFLOW,
+		"overflows");
+	REFUSED(map_req(REGION, pg, 1, &memfd, 1, 2), ERANGE,
+		"is beyond the region size");
+	REFUSED(map_req(0x10000, pg, 1, &memfd, 1, 3), ENOENT,
+		"no region with shmid 3");
+	REFUSED(map_req(0x10000, pg, 1, &memfd, 1, 255), ENOENT,
+		"no region with shmid 255");
+	REFUSED(map_req(0, pg, 1, &memfd, 1, 2), EEXIST, "overlaps the mapping");
+	REFUSED(map_req(2 * pg, pg, 1, NULL, 0, 2), EBADMSG, "malformed");
+	REFUSED(map_req(2 * pg, pg, 1, two, 2, 2), EBADMSG, "malformed");
+	REFUSED(map_req(2 * pg, pg, 1 | 4, &memfd, 1, 2), EINVAL,
+		"unknown flag bits 0x4");
+	REFUSED(map_req(2 * pg, pg, 1ull << 63, &memfd, 1, 2), EINVAL,
+		"unknown flag bits 0x8000000000000000");
+	REFUSED(map_req(2 * pg, 8 * pg, 1, &memfd, 1, 2), ERANGE,
+		"beyond the end of fd");
 	cr_assert_eq(shmem_count(region), 1);
 	cr_assert_eq(ch.refused, 12);
-	cr_assert_neq(unmap_req(pg, pg, 2), 0, "nothing mapped there");
-	cr_assert_neq(unmap_req(0, 2 * pg, 2), 0, "not the whole mapping");
-	cr_assert_neq(unmap_req(0, pg, 9), 0, "unknown shmid");
+	REFUSED(unmap_req(pg, pg, 2), ENOENT, "is not one live mapping");
+	REFUSED(unmap_req(0, 2 * pg, 2), ENOENT, "is not one live mapping");
+	REFUSED(unmap_req(0, pg, 9), ENOENT, "no region with shmid 9");
 	cr_assert_eq(shmem_count(region), 1);
+	no_fd_leaked();
+}
+
+/*
+ * A flood of refusals: at most ten lines a second; every refusal is either
+ * logged or counted, and the count is reported with the next line logged.
+ */
+Test(channel, refusal_lines_are_rate_limited_and_counted)
+{
+	const int flood = 25;
+
+	for (int i = 0; i < flood; i++)
+		cr_assert_eq(unmap_req(0, page_size(), 2), ENOENT);
+	/* Even if a second began during the flood, at most 20 lines. */
+	cr_assert_leq(log_lines, 20, "%d lines for %d refusals", log_lines, flood);
+	cr_assert_gt(ch.log_held, 0);
+	cr_assert_eq((unsigned long long)log_lines + held_reported + ch.log_held,
+		     (unsigned long long)flood);
+	/* The next second's first line reports what was held back. */
+	ch.log_sec = 0;
+	cr_assert_eq(unmap_req(0, page_size(), 2), ENOENT);
+	cr_assert_eq(ch.log_held, 0);
+	cr_assert(strstr(last_line, "more refusals not logged)"), "%s", last_line);
+	cr_assert_eq((unsigned long long)log_lines + held_reported,
+		     (unsigned long long)flood + 1);
+	cr_assert_eq(ch.refused, (uint64_t)flood + 1);
+	no_fd_leaked();
+}
+
+static bool can_write(void *addr)
+{
+	char c = 0;
+	struct iovec local = { &c, 1 }, remote = { addr, 1 };
+
+	if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != 1)
+		return false;
+	return process_vm_writev(getpid(), &local, 1, &remote, 1, 0) == 1;
+}
+
+/*
+ * MAP_RW clear means read-only, whatever the fd allows: the channel must
+ * pass the flag on, and the mapping must refuse writes. A read-write
+ * request of the same fd next to it takes them.
+ */
+Test(channel, read_only_map_stays_read_only)
+{
+	uint64_t pg = page_size();
+	uint8_t *hva = shmem_region_hva(region);
+	struct shmem_mapping_info info;
+
+	cr_assert_eq(pwrite(memfd, "ro", 2, 0), 2);
+	cr_assert_eq(map_req(0, pg, 0, &memfd, 1, 2), 0);
+	cr_assert_eq(map_req(pg, pg, VHOST_USER_FLAG_MAP_RW, &memfd, 1, 2), 0);
+	cr_assert_eq(shmem_lookup(region, 0, &info), 0);
+	cr_assert_eq(info.flags, 0, "read-only map recorded as flags 0x%llx",
+		     (unsigned long long)info.flags);
+	cr_assert_eq(shmem_lookup(region, pg, &info), 0);
+	cr_assert_eq(info.flags, SHMEM_MAP_RW);
+	cr_assert_eq(memcmp(hva, "ro", 2), 0);
+	cr_assert_not(can_write(hva), "a read-only mapping took a write");
+	cr_assert(can_write(hva + pg));
 	no_fd_leaked();
 }
 

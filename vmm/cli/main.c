@@ -74,15 +74,22 @@ static int run(struct cli_options *o)
 		fprintf(stderr, "vmm: %s\n", err.msg);
 		return status_for_error(&err);
 	}
-	ret = add_devices(o, vm, &err);
-	if (ret < 0) {
-		fprintf(stderr, "vmm: %s\n", err.msg);
-		vmm_destroy(vm);
-		return status_for_error(&err);
-	}
+	/*
+	 * From here a termination signal stops the VM, also while a device
+	 * waits for its back-end: every such wait polls the VM's stop fd.
+	 */
 	running_vm = vm;
 	if (stop_signal)	/* a signal came while the VM was being built */
 		vmm_stop(vm);
+	ret = add_devices(o, vm, &err);
+	if (ret < 0) {
+		running_vm = NULL;
+		vmm_destroy(vm);
+		if (stop_signal)
+			return 128 + stop_signal;
+		fprintf(stderr, "vmm: %s\n", err.msg);
+		return status_for_error(&err);
+	}
 	ret = vmm_run(vm, &ex);
 	running_vm = NULL;
 	vmm_destroy(vm);

@@ -139,6 +139,14 @@ static int parse_pair(const char *key, const char *v, struct vhost_user_opt *o,
 		d->tag = o->tag;
 		return copy_str(key, v, o->tag, sizeof(o->tag), why, whylen);
 	}
+	if (!strcmp(key, "max-maps")) {
+		if (parse_uint(v, UINT32_MAX, &n) || n == 0)
+			return why_fail(why, whylen, -EINVAL,
+					"max-maps=%s: must be a number from 1 to %u",
+					v, UINT32_MAX);
+		d->max_mappings = n;
+		return 0;
+	}
 	if (!strcmp(key, "name")) {
 		if (d->name)
 			return why_fail(why, whylen, -EINVAL, "name= given twice");
@@ -146,7 +154,7 @@ static int parse_pair(const char *key, const char *v, struct vhost_user_opt *o,
 		return copy_str(key, v, o->name, sizeof(o->name), why, whylen);
 	}
 	return why_fail(why, whylen, -EINVAL,
-			"unknown key '%s' (socket, virtio-id, type, queues, queue-size, shm, tag, name)",
+			"unknown key '%s' (socket, virtio-id, type, queues, queue-size, shm, tag, name, max-maps)",
 			key);
 }
 

@@ -5,6 +5,7 @@
  * parser's accepted forms.
  */
 #include <criterion/criterion.h>
+#include <elf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +163,79 @@ Test(cli, missing_or_invalid_kernel_and_initrd)
 	close(fd);
 	expect_usage_error(a2, path);
 	expect_usage_error(a3, path);	/* the kernel fails first */
+	unlink(path);
+}
+
+/*
+ * A small vmlinux: one segment at @paddr of 4 KiB and a PVH note, or the
+ * same with @class ELFCLASS32, without the note, or cut at @cut bytes.
+ */
+static void write_elf(const char *path, unsigned char class, uint64_t paddr,
+		      bool note, size_t cut)
+{
+	uint8_t f[0x3000] = { 0 };
+	Elf64_Ehdr eh = { .e_type = ET_EXEC, .e_machine = EM_X86_64,
+			  .e_version = EV_CURRENT, .e_phoff = sizeof(eh),
+			  .e_ehsize = sizeof(eh),
+			  .e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 2 };
+	Elf64_Phdr ph[2] = {
+		{ .p_type = PT_LOAD, .p_offset = 0x1000, .p_paddr = paddr,
+		  .p_filesz = 0x1000, .p_memsz = 0x1000 },
+		{ .p_type = PT_NOTE, .p_offset = 0x2000, .p_filesz = 24 },
+	};
+	Elf64_Nhdr nh = { .n_namesz = 4, .n_descsz = 8, .n_type = 18 };
+	uint64_t entry = paddr + 0x10;
+	FILE *out;
+
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = class;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	memcpy(f, &eh, sizeof(eh));
+	memcpy(f + sizeof(eh), ph, sizeof(ph));
+	memcpy(f + 0x2000, &nh, sizeof(nh));
+	memcpy(f + 0x200c, "Xen", 4);
+	memcpy(f + 0x2010, &entry, 8);
+	if (!note)
+		f[0x2008] = 6;		/* XEN_ELFNOTE_GUEST_OS instead */
+	out = fopen(path, "wb");
+	cr_assert_not_null(out);
+	cr_assert_eq(fwrite(f, 1, cut, out), cut);
+	fclose(out);
+}
+
+/* Bad ELF kernels: status 1, one line naming the file and the reason. */
+static void expect_bad_elf(const char *path, const char *mem,
+			   const char *reason)
+{
+	const char *a[] = { "run", "--kernel", path, "--memory", mem, NULL };
+	struct result r;
+
+	run_vmm(a, &r);
+	cr_assert_eq(r.status, 1, "status %d; stderr: %s", r.status, r.err);
+	cr_assert_eq(r.err_lines, 1, "one line, got: %s", r.err);
+	cr_assert(strstr(r.err, path), "file not named in: %s", r.err);
+	cr_assert(strstr(r.err, reason), "'%s' not in: %s", reason, r.err);
+}
+
+Test(cli, bad_vmlinux_files)
+{
+	char path[] = "/tmp/vmm-cli-elf-XXXXXX";
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	write_elf(path, ELFCLASS32, 0x1000000, true, 0x3000);
+	expect_bad_elf(path, "256M", "32-bit");
+	write_elf(path, ELFCLASS64, 0x1000000, true, 0x1800);
+	expect_bad_elf(path, "256M", "truncated");
+	write_elf(path, ELFCLASS64, 0x1000000, false, 0x3000);
+	expect_bad_elf(path, "256M", "no PVH entry point");
+	write_elf(path, ELFCLASS64, 0xe0000, true, 0x3000);
+	expect_bad_elf(path, "256M", "overlaps vmm's boot tables");
+	write_elf(path, ELFCLASS64, 0xc0000000, true, 0x3000);
+	expect_bad_elf(path, "4G", "outside guest RAM");
+	write_elf(path, ELFCLASS64, 0x2000000, true, 0x3000);
+	expect_bad_elf(path, "16M", "give the guest more");
 	unlink(path);
 }
 

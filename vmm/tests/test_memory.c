@@ -5,7 +5,9 @@
  * needs a memfd it can map.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -75,4 +77,43 @@ Test(memory, shared_ram_is_a_memfd_of_the_whole_size)
 	cr_expect_eq(c, 42, "the fd and the mapping are the same memory");
 	ram_destroy(&ram);
 	cr_expect_eq(ram.memfd, -1);
+}
+
+Test(memory, shared_ram_is_sealed_against_shrink_and_grow)
+{
+	const uint64_t size = 16ULL << 20;
+	struct guest_ram ram;
+	char why[160] = "";
+	int seals;
+
+	cr_assert_eq(ram_create(&ram, size, true), 0);
+	seals = fcntl(ram.memfd, F_GET_SEALS);
+	cr_assert_geq(seals, 0, "the memfd allows no seals at all");
+	cr_expect(seals & F_SEAL_SHRINK, "a back-end could truncate guest RAM");
+	cr_expect(seals & F_SEAL_GROW, "a back-end could grow guest RAM");
+	cr_expect(seals & F_SEAL_SEAL, "a back-end could change the seals");
+	cr_expect_eq(ftruncate(ram.memfd, (off_t)(size / 2)), -1);
+	cr_expect_eq(errno, EPERM);
+	cr_expect_eq(ftruncate(ram.memfd, (off_t)(size * 2)), -1);
+	cr_expect_eq(lseek(ram.memfd, 0, SEEK_END), (off_t)size);
+	cr_expect_eq(ram_check(&ram, why, sizeof(why)), 0, "%s", why);
+	/* Still guest RAM to share: writes through the fd work. */
+	cr_expect_eq(pwrite(ram.memfd, "x", 1, 8192), 1);
+	cr_expect_eq(ram.base[8192], 'x');
+	ram_destroy(&ram);
+}
+
+Test(memory, a_ram_loss_is_told_apart)
+{
+	struct guest_ram ram = { .memfd = -1, .size = 1 << 20 };
+	char why[160] = "";
+
+	/* What an unsealed memfd truncated by a back-end looked like. */
+	ram.memfd = memfd_create("lost", MFD_CLOEXEC);
+	cr_assert_eq(ftruncate(ram.memfd, 4096), 0);
+	cr_expect_eq(ram_check(&ram, why, sizeof(why)), -EFAULT);
+	cr_expect_str_eq(why, "its memory file is 4096 bytes long, the guest has 1048576");
+	close(ram.memfd);
+	ram.memfd = -1;
+	cr_expect_eq(ram_check(&ram, why, sizeof(why)), 0, "private RAM");
 }

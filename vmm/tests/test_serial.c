@@ -4,9 +4,13 @@
  * checks, FIFO identification, loopback, THRE and RX interrupts, output.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/thread.h"
 #include "devices/serial.h"
 
 static struct serial s;
@@ -118,4 +122,37 @@ Test(serial, input_raises_rx_interrupt_until_drained)
 	memset(big, 'z', sizeof(big));
 	cr_assert_eq(serial_receive(&s, big, sizeof(big)), SERIAL_FIFO_SIZE,
 		     "the FIFO takes 64 bytes, the rest waits");
+}
+
+/* What a vCPU thread does when the guest prints: one byte to the UART. */
+static void *vcpu_prints(void *arg)
+{
+	out(0, 'x');
+	return arg;
+}
+
+Test(serial, a_closed_console_never_raises_sigpipe_in_the_program)
+{
+	pid_t pid;
+	int st;
+
+	/* The console's reader went away. */
+	close(pipefd[0]);
+	pipefd[0] = open("/dev/null", O_RDONLY);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (!pid) {
+		pthread_t t;
+
+		/* An embedding program keeps the default: SIGPIPE kills. */
+		signal(SIGPIPE, SIG_DFL);
+		if (thread_start(&t, vcpu_prints, NULL))
+			_exit(2);
+		pthread_join(t, NULL);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert_not(WIFSIGNALED(st), "the program died of signal %d",
+		      WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	cr_assert_eq(WEXITSTATUS(st), 0);
 }

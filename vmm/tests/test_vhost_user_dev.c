@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -41,6 +42,7 @@ static struct dev_services svc;
 static struct vmm_log vlog;
 static void *ram;
 static int ram_fd = -1;
+static int stop_fd = -1;
 
 static struct dev_desc desc;
 static bool created;
@@ -120,9 +122,12 @@ static void setup(void)
 	snprintf(ctl_path, sizeof(ctl_path), "%s/control.sock", dir);
 	ram_fd = guest_ram(RAM_SIZE, &ram);
 	cr_assert_geq(ram_fd, 0);
+	stop_fd = eventfd(0, EFD_CLOEXEC);
+	cr_assert_geq(stop_fd, 0);
 	vlog = (struct vmm_log){ .level = VMM_LOG_DEBUG, .fn = log_fn };
 	svc = (struct dev_services){
-		.log = &vlog, .stop = stop_stub, .ram_fd = ram_fd, .nram = 1,
+		.log = &vlog, .stop = stop_stub, .stop_fd = stop_fd,
+		.ram_fd = ram_fd, .nram = 1,
 		.ram[0] = { .gpa = 0, .size = RAM_SIZE, .hva = ram },
 	};
 	logged[0] = '\0';
@@ -140,6 +145,7 @@ static void teardown(void)
 	stop_backend();
 	munmap(ram, RAM_SIZE);
 	close(ram_fd);
+	close(stop_fd);
 	rm_tree(dir);
 	free(dir);
 	cr_assert_eq(fd_count(), fds_before, "an fd was left open");
@@ -187,6 +193,8 @@ static void wire_device(void)
 	w.shm[0].region = region;
 	cr_assert_eq(desc.ops->wired(desc.dev, &w, why, sizeof(why)), 0, "%s",
 		     why);
+	/* vmm_run() starts it: its worker talks to the back-end from now. */
+	cr_assert_eq(desc.ops->start(desc.dev, why, sizeof(why)), 0, "%s", why);
 }
 
 static uint32_t rd(uint64_t off)
@@ -209,6 +217,24 @@ static void expect(const char *want, const char *cmd)
 	cr_assert_eq(ctl(ctl_fd, out, sizeof(out), "%s", cmd), 0);
 	cr_assert_eq(strncmp(out, want, strlen(want)), 0,
 		     "'%s' answered '%s', expected '%s'", cmd, out, want);
+}
+
+/*
+ * The device's worker resets and starts the back-end after the register
+ * writes return: wait until the back-end has the memory table, as a
+ * back-end that maps in answer to the guest's requests would.
+ */
+static void wait_started(void)
+{
+	char out[512] = "";
+
+	for (int i = 0; i < 500; i++) {
+		cr_assert_eq(ctl(ctl_fd, out, sizeof(out), "status"), 0);
+		if (strstr(out, "memregions=1"))
+			return;
+		usleep(2000);
+	}
+	cr_assert_fail("the back-end was not started: %s", out);
 }
 
 /* A guest driver's start: features, one queue laid out in RAM, DRIVER_OK. */
@@ -241,6 +267,7 @@ static void driver_start(struct tvq *q)
 			       VIRTIO_CONFIG_S_DRIVER_OK);
 	cr_assert_eq(rd(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, 0,
 		     "the device failed to start: %s", logged);
+	wait_started();
 }
 
 static bool readable(int fd, int timeout_ms)
@@ -325,6 +352,9 @@ Test(vhost_user_dev, reset_drops_the_backends_mappings)
 	cr_assert_eq(shmem_count(region), 1);
 	wr(VIRTIO_MMIO_STATUS, 0);
 	cr_assert_eq(rd(VIRTIO_MMIO_STATUS), 0);
+	/* The device's worker resets the back-end, then drops them. */
+	for (int i = 0; i < 2000 && shmem_count(region); i++)
+		usleep(1000);
 	cr_assert_eq(shmem_count(region), 0, "a reset drops every mapping");
 	/* The device starts again after a reset. */
 	driver_start(&q);

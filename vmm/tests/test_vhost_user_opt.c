@@ -111,3 +111,14 @@ Test(vhost_user_opt, at_most_eight_regions)
 		       "shm=3:4K,shm=4:4K,shm=5:4K,shm=6:4K,shm=7:4K,shm=8:4K",
 		       "at most 8");
 }
+
+Test(vhost_user_opt, max_maps_caps_the_device)
+{
+	cr_assert_eq(parse("socket=/s,virtio-id=63,max-maps=1000"), 0, "%s",
+		     err);
+	cr_assert_eq(o.dev.max_mappings, 1000);
+	cr_assert_eq(parse("socket=/s,virtio-id=63"), 0, "%s", err);
+	cr_assert_eq(o.dev.max_mappings, 0, "default: the machine decides");
+	assert_refused("socket=/s,virtio-id=63,max-maps=0", "max-maps=0");
+	assert_refused("socket=/s,virtio-id=63,max-maps=lots", "max-maps=lots");
+}

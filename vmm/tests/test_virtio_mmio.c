@@ -200,6 +200,40 @@ Test(virtio_mmio, version_1_is_required)
 	cr_assert_eq(dev.driver_ok_calls, 0, "no start without FEATURES_OK");
 }
 
+/* The device has queues 0 and 1: index 2 is the first that does not exist. */
+Test(virtio_mmio, queue_index_equal_to_the_count_is_out_of_range)
+{
+	wr(VIRTIO_MMIO_QUEUE_SEL, 2);
+	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	wr(VIRTIO_MMIO_QUEUE_NUM, 64);
+	wr(VIRTIO_MMIO_QUEUE_READY, 1);
+	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+	cr_assert_eq(t.queues[2].num, 0);
+	cr_assert_eq(t.queues[2].ready, 0);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 2);
+	cr_assert_eq(dev.notified, 0, "a notify for queue 2 reached the device");
+}
+
+/* Once FEATURES_OK is set, the driver's feature writes are ignored. */
+Test(virtio_mmio, features_frozen_after_features_ok)
+{
+	drive_to_driver_ok();
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, 0);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, 0);
+	cr_assert_eq(t.driver_features, (1ULL << 32) | 1);
+}
+
+/* DRIVER_OK cleared and set again (no reset between) does not restart. */
+Test(virtio_mmio, driver_ok_set_again_does_not_restart)
+{
+	drive_to_driver_ok();
+	wr(VIRTIO_MMIO_STATUS, 0xb);
+	wr(VIRTIO_MMIO_STATUS, 0xf);
+	cr_assert_eq(dev.driver_ok_calls, 1);
+}
+
 Test(virtio_mmio, queue_registers_frozen_while_ready_and_sizes_checked)
 {
 	wr(VIRTIO_MMIO_QUEUE_SEL, 0);

@@ -32,15 +32,23 @@
 #define X86_PTE_RW	(1ULL << 1)
 #define X86_PTE_PS	(1ULL << 7)	/* a 2 MiB page in a PD entry */
 
-/* The flat GDT: null, null, 64-bit code at 0x10, data at 0x18. */
+/*
+ * The flat GDT: null, 32-bit code at 0x08, 64-bit code at 0x10, data at
+ * 0x18 (base 0, limit 4 GiB each), and a 32-bit TSS at 0x20 (base 0,
+ * limit 0x67), which protected-mode entry points such as PVH's expect.
+ */
+#define X86_GDT_CODE32_SEL	0x08
 #define X86_GDT_CODE_SEL	0x10
 #define X86_GDT_DATA_SEL	0x18
-#define X86_GDT_ENTRIES		4
+#define X86_GDT_TSS_SEL		0x20
+#define X86_GDT_ENTRIES		5
+#define X86_TSS32_LIMIT		0x67
 static const uint64_t x86_flat_gdt[X86_GDT_ENTRIES] = {
 	0,
-	0,
+	0x00cf9b000000ffffULL,	/* 0x08: 32-bit code */
 	0x00af9b000000ffffULL,	/* 0x10: 64-bit code */
 	0x00cf93000000ffffULL,	/* 0x18: data */
+	0x00008b0000000067ULL,	/* 0x20: 32-bit TSS, busy */
 };
 
 /* Store @v little-endian at @p (guest memory is byte-addressed). */
@@ -82,6 +90,33 @@ static inline void x86_long_mode_sregs(struct kvm_sregs *sregs,
 	sregs->cr3 = cr3;
 	sregs->cr4 = X86_CR4_PAE;
 	sregs->efer = X86_EFER_LME | X86_EFER_LMA;
+}
+
+/*
+ * 32-bit protected mode with paging off, as the PVH entry wants it: CR0.PE
+ * only, CR4 and EFER clear, flat 32-bit segments from x86_flat_gdt at
+ * @gdt_base, TR the busy 32-bit TSS at base 0, limit 0x67. The rest of
+ * @sregs (APIC base, ...) is kept.
+ */
+static inline void x86_protected_mode_sregs(struct kvm_sregs *sregs,
+					    uint64_t gdt_base)
+{
+	x86_flat_segment(&sregs->cs, X86_GDT_CODE32_SEL, 0xb, false);
+	x86_flat_segment(&sregs->ds, X86_GDT_DATA_SEL, 0x3, false);
+	sregs->es = sregs->fs = sregs->gs = sregs->ss = sregs->ds;
+	memset(&sregs->tr, 0, sizeof(sregs->tr));
+	sregs->tr.selector = X86_GDT_TSS_SEL;
+	sregs->tr.limit = X86_TSS32_LIMIT;
+	sregs->tr.type = 0xb;
+	sregs->tr.present = 1;
+	sregs->gdt.base = gdt_base;
+	sregs->gdt.limit = X86_GDT_ENTRIES * 8 - 1;
+	sregs->idt.base = 0;
+	sregs->idt.limit = 0;
+	sregs->cr0 = X86_CR0_PE | X86_CR0_ET;
+	sregs->cr3 = 0;
+	sregs->cr4 = 0;
+	sregs->efer = 0;
 }
 
 /*

@@ -9,6 +9,7 @@
  *   shmem-probe verify DEVID SHMID OFFSET LEN SEED   pattern check, exit 1 on mismatch
  *   shmem-probe fill   DEVID SHMID OFFSET LEN SEED   write the pattern
  *   shmem-probe peek   DEVID SHMID OFFSET            read one byte
+ *   shmem-probe poke   DEVID SHMID OFFSET VALUE      write one byte
  *
  * DEVID is a virtio device id; the first device with that id is used.
  * Lines for the harness start with "VMMTEST: ". The guest must not bind
@@ -83,9 +84,17 @@ int main(int argc, char **argv)
 		printf("VMMTEST: peek 0x%02x\n", *(volatile uint8_t *)p);
 		return 0;
 	}
+	if (argc == 6 && !strcmp(argv[1], "poke")) {
+		p = locate(mem, num(argv[2]), num(argv[3]), num(argv[4]), 1);
+		if (!p)
+			return 2;
+		*(volatile uint8_t *)p = (uint8_t)num(argv[5]);
+		printf("VMMTEST: poked 0x%02x\n", (unsigned int)*(volatile uint8_t *)p);
+		return 0;
+	}
 	if (argc != 7) {
 		fprintf(stderr, "usage: shmem-probe list | verify|fill DEVID SHMID OFFSET LEN SEED"
-			" | peek DEVID SHMID OFFSET\n");
+			" | peek DEVID SHMID OFFSET | poke DEVID SHMID OFFSET VALUE\n");
 		return 2;
 	}
 	len = num(argv[5]);

@@ -69,6 +69,40 @@ enum shmem_log_level {
 typedef void (*shmem_log_fn)(void *opaque, enum shmem_log_level level,
 			     const char *msg);
 
+/*
+ * A mapping budget shared by several regions: every live mapping of a
+ * region charges its budget and each of the budget's parents, and a
+ * SHMEM_MAP that would take any of them over its limit is refused
+ * (-ENOSPC). The owner keeps it alive as long as a region uses it; the
+ * counter is updated atomically, from any thread. Typical chain: a device
+ * (its back-end connections, all its regions) under the machine (every
+ * device), whose limit keeps the process below vm.max_map_count.
+ */
+struct shmem_budget {
+	uint64_t limit;			/* mappings */
+	uint64_t used;			/* atomic */
+	struct shmem_budget *parent;	/* may be NULL */
+	char name[32];			/* for reasons: "device fs0", ... */
+};
+
+void shmem_budget_init(struct shmem_budget *b, uint64_t limit,
+		       struct shmem_budget *parent, const char *name);
+uint64_t shmem_budget_used(const struct shmem_budget *b);
+
+/*
+ * How many mappings the back-ends of this process may hold, all regions
+ * together, so that the kernel's per-process VMA limit (vm.max_map_count,
+ * read now; 65530 if unreadable) is never reached: a mapping costs at most
+ * two VMAs (itself and the PROT_NONE gap it splits off), and the process
+ * keeps max(limit / 8, 4096) VMAs for itself, so that unmapping, a reset,
+ * another device and the VMM's own mmap() calls always still work. 28,669
+ * with the default limit.
+ */
+uint64_t shmem_map_budget_default(void);
+
+/* shmem_region_config.max_mappings: no limit of the region's own. */
+#define SHMEM_MAX_MAPPINGS_UNLIMITED	UINT64_MAX
+
 struct shmem_region_config {
 	uint64_t size;		/* non-zero multiple of the page size */
 	uint64_t align;		/* 0, or a power of two >= page size */
@@ -79,6 +113,12 @@ struct shmem_region_config {
 	void *hv;		/* passed to hv_ops */
 	shmem_log_fn log;	/* may be NULL: messages go to stderr */
 	void *log_opaque;
+	/*
+	 * Live mappings the region accepts; 0: shmem_map_budget_default(),
+	 * so that a region alone can never exhaust the process's VMAs.
+	 */
+	uint64_t max_mappings;
+	struct shmem_budget *budget;	/* may be NULL; borrowed */
 };
 
 /* One live mapping, as reported by shmem_foreach() and shmem_lookup(). */
@@ -146,7 +186,11 @@ struct shmem_map_req {
  *   -ERANGE     a page of the range wholly past the end of a regular
  *               file or memfd (its last, partial page may be mapped)
  *   -EPERM      write-sealed memfd (RW; also RO where the kernel refuses)
+ *   -EREMOTE    a regular file on a file system another process serves
+ *               (FUSE, NFS, ...) or that cannot be told: a guest access
+ *               could wait for that process for ever
  *   -EEXIST     overlaps a live mapping
+ *   -ENOSPC     the region's max_mappings or its budget is reached
  *   -EACCES     RW on a read-only fd, or a write-only fd (from mmap)
  *   -ENOMEM     out of memory, or vm.max_map_count reached (from mmap)
  *   other       any other refusal of the kernel's mmap()
@@ -154,6 +198,17 @@ struct shmem_map_req {
  */
 int shmem_map(struct shmem_region *r, const struct shmem_map_req *req,
 	      char *why, size_t whylen);
+
+/*
+ * The checks shmem_map() makes of the fd itself (rules 8 to 11 of
+ * docs/shmem.md and the file system rule), which need no region and no
+ * lock: a caller that holds a lock of its own may run them first, so that
+ * a refused fd never makes it wait. None of them waits for another process:
+ * the fd's attributes are read without asking its file system to refresh
+ * them. 0 or the errno shmem_map() would return, worded into @why.
+ */
+int shmem_check_fd(int fd, uint64_t fd_offset, uint64_t len, char *why,
+		   size_t whylen);
 
 /*
  * Remove the mapping that starts at @shm_offset and is exactly @len long.

@@ -14,6 +14,14 @@
  * thread; requests on the main socket are serialised by an internal lock,
  * and each blocks until the back-end answers (at most reply_timeout_ms).
  *
+ * Waiting: nothing here waits on the back-end without a deadline. The
+ * connection attempt ends at connect_timeout_ms, every request (its send
+ * and its reply together) at reply_timeout_ms, and negotiation as a whole
+ * at reply_timeout_ms too; a signal never restarts a wait. A back-end that
+ * misses a deadline is dropped (disconnect reported). vhost_fe_cancel() and
+ * the config's cancel fd end every wait at once: an owner that stops never
+ * waits on its back-end.
+ *
  * Errors: every call that can fail returns a negative errno and words one
  * line into the caller's reason buffer (char *why, size_t whylen; NULL is
  * allowed), e.g. "SET_VRING_ADDR: the back-end replied failure 1". The
@@ -68,8 +76,16 @@ struct vhost_fe_ops {
 struct vhost_fe_config {
 	const char *socket_path;
 	const char *name;		/* for log lines; may be NULL */
-	int connect_timeout_ms;		/* 0: 5000; retries while absent */
+	int connect_timeout_ms;		/* 0: 5000; retries while absent or
+					   while its listen queue is full */
 	int reply_timeout_ms;		/* 0: 5000 */
+	/*
+	 * With has_cancel_fd: an fd (eventfd, pipe) that becomes readable,
+	 * and stays so, when the owner stops. Every wait on the back-end
+	 * polls it and ends with -ECANCELED, vhost_fe_create() included.
+	 */
+	bool has_cancel_fd;
+	int cancel_fd;
 	uint64_t protocol_features;	/* 0: VHOST_FE_PROTOCOL_FEATURES */
 	const struct vhost_fe_ops *ops;	/* may be NULL */
 	void *opaque;
@@ -116,6 +132,22 @@ void vhost_fe_destroy(struct vhost_fe *fe);
  */
 int vhost_fe_reconnect(struct vhost_fe *fe, char *why, size_t whylen);
 bool vhost_fe_connected(struct vhost_fe *fe);
+
+/*
+ * End every wait on the back-end now, from any thread: a request in
+ * progress returns -ECANCELED, and so does every later one (a reconnect
+ * included). The connection is not reported as lost. Used by an owner that
+ * stops, before vhost_fe_destroy(), so that nothing waits for a back-end
+ * that hangs. Cannot be undone.
+ */
+void vhost_fe_cancel(struct vhost_fe *fe);
+
+/*
+ * Drop the connection because the owner gave up on the back-end (e.g. it
+ * took too long to start the device): @why is the cause the disconnected
+ * callback reports.
+ */
+void vhost_fe_drop(struct vhost_fe *fe, const char *why);
 
 /* Virtio features the back-end offers (bit 30 removed). */
 uint64_t vhost_fe_device_features(const struct vhost_fe *fe);

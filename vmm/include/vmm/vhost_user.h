@@ -62,6 +62,13 @@ struct vmm_vhost_user {
 	 */
 	unsigned int nshm;
 	struct vmm_vhost_user_shm shm[VMM_VHOST_USER_MAX_SHM];
+	/*
+	 * Live SHMEM_MAP mappings the device may hold, all its regions and
+	 * connections together; 0: half of the machine's budget, which is
+	 * what vm.max_map_count leaves back-ends (docs/shmem.md). A request
+	 * over it gets a failure reply.
+	 */
+	uint64_t max_mappings;
 };
 
 /* Zero the structure: no shared memory, default queues. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libvmm: a KVM microVM that boots a Linux bzImage.
+ * libvmm: a KVM microVM that boots a Linux kernel: a bzImage, or an
+ * uncompressed ELF vmlinux through its PVH entry (docs/cli.md).
  *
  *	struct vmm_config cfg;
  *	struct vmm_error err;
@@ -58,7 +59,13 @@ typedef void (*vmm_log_fn)(void *opaque, enum vmm_log_level level,
 			   const char *msg);
 
 struct vmm_config {
-	const char *kernel_path;	/* bzImage; required */
+	/*
+	 * Required: a bzImage (64-bit boot protocol 2.12 or later), or an
+	 * x86-64 ELF vmlinux with a PVH entry note (CONFIG_PVH=y), whose
+	 * segments are loaded at their physical addresses; told apart by
+	 * content.
+	 */
+	const char *kernel_path;
 	const char *initrd_path;	/* NULL: no initrd */
 	const char *cmdline;		/* NULL: "console=ttyS0" */
 	uint64_t memory_size;		/* bytes; page multiple */
@@ -126,8 +133,10 @@ void vmm_config_init(struct vmm_config *cfg);
 /*
  * Validate @cfg, read the kernel and initrd, set up KVM, guest memory and
  * vCPUs. @err (may be NULL) says what failed. Errors: -EINVAL (config),
- * -ENOENT/-EACCES/-ENOEXEC/-E2BIG (kernel or initrd), -ENODEV/-ENOSYS
- * (no usable KVM or capability), -ENOMEM, ...
+ * -ENOENT/-EACCES/-ENOEXEC/-E2BIG (kernel or initrd; -ENOEXEC for a file
+ * that is neither a bzImage nor a vmlinux vmm can boot, -E2BIG for one
+ * that needs more memory), -ENODEV/-ENOSYS (no usable KVM or
+ * capability), -ENOMEM, ...
  */
 int vmm_create(const struct vmm_config *cfg, struct vmm **out,
 	       struct vmm_error *err);

@@ -10,7 +10,12 @@
 
 /* Low memory: boot structures below 1 MiB. */
 #define BOOT_GDT_ADDR		0x0500ULL
-#define BOOT_ZERO_PAGE_ADDR	0x7000ULL
+/* PVH entry (an ELF vmlinux): hvm_start_info, its module list, memory map. */
+#define PVH_START_INFO_ADDR	0x6000ULL
+#define PVH_MODLIST_ADDR	0x6040ULL	/* one entry: the initrd */
+#define PVH_MEMMAP_ADDR		0x6080ULL	/* up to 0x7000 */
+#define PVH_INFO_END		0x7000ULL
+#define BOOT_ZERO_PAGE_ADDR	0x7000ULL	/* 64-bit entry (a bzImage) */
 #define BOOT_PML4_ADDR		0x9000ULL
 #define BOOT_PDPT_ADDR		0xa000ULL
 #define BOOT_PD_ADDR		0xb000ULL	/* 4 pages: 4 GiB in 2 MiB pages */
@@ -20,7 +25,7 @@
 #define ACPI_TABLES_ADDR	0xe0000ULL	/* RSDP first: BIOS area scan */
 #define ACPI_TABLES_MAX		0x1f000ULL	/* up to 0xff000 */
 #define RESET_VECTOR_ADDR	0xffff0ULL	/* f000:fff0, where a CPU resets */
-#define HIGH_MEMORY_START	SZ_1M
+#define HIGH_MEMORY_START	SZ_1M	/* below: vmm's; kernels load above */
 
 /* 32-bit MMIO hole: RAM above 3 GiB moves above 4 GiB. */
 #define MMIO_HOLE_START		0xc0000000ULL

@@ -6,12 +6,16 @@
 #include "base/layout.h"
 #include "boot/lowmem.h"
 
+void lowmem_write_gdt(uint8_t *ram)
+{
+	memcpy(ram + BOOT_GDT_ADDR, x86_flat_gdt, sizeof(x86_flat_gdt));
+}
+
 void lowmem_write_page_tables(uint8_t *ram)
 {
 	uint64_t pte = X86_PTE_P | X86_PTE_RW;
 	unsigned int i;
 
-	memcpy(ram + BOOT_GDT_ADDR, x86_flat_gdt, sizeof(x86_flat_gdt));
 	memset(ram + BOOT_PML4_ADDR, 0, 0x1000);
 	memset(ram + BOOT_PDPT_ADDR, 0, 0x1000);
 	x86_put64(ram + BOOT_PML4_ADDR, BOOT_PDPT_ADDR | pte);

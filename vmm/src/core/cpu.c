@@ -198,21 +198,27 @@ void vcpu_destroy(struct vcpu *cpu)
 	cpu->fd = -1;
 }
 
-int vcpu_set_boot_state(struct vcpu *cpu, uint64_t entry, uint64_t zero_page)
+int vcpu_set_boot_state(struct vcpu *cpu, const struct boot_entry *e)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 
 	if (ioctl(cpu->fd, KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
-	x86_long_mode_sregs(&sregs, BOOT_GDT_ADDR, BOOT_PML4_ADDR);
+	if (e->mode == BOOT_MODE_PVH)
+		x86_protected_mode_sregs(&sregs, BOOT_GDT_ADDR);
+	else
+		x86_long_mode_sregs(&sregs, BOOT_GDT_ADDR, BOOT_PML4_ADDR);
 	if (ioctl(cpu->fd, KVM_SET_SREGS, &sregs) < 0)
 		return -errno;
 
 	memset(&regs, 0, sizeof(regs));
 	regs.rflags = 2;
-	regs.rip = entry;
-	regs.rsi = zero_page;
+	regs.rip = e->rip;
+	if (e->mode == BOOT_MODE_PVH)
+		regs.rbx = e->arg;
+	else
+		regs.rsi = e->arg;
 	if (ioctl(cpu->fd, KVM_SET_REGS, &regs) < 0)
 		return -errno;
 	return 0;

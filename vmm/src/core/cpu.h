@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vCPUs: creation, CPUID (KVM's supported set, per-vCPU APIC ids), boot
- * MSRs, LAPIC LINT0/LINT1, and the 64-bit boot state of the BSP.
+ * MSRs, LAPIC LINT0/LINT1, and the boot state of the BSP (64-bit or PVH).
  */
 #ifndef VMM_CORE_CPU_H
 #define VMM_CORE_CPU_H
@@ -27,10 +27,23 @@ int vcpu_create(struct vcpu *cpu, struct kvm *kvm, unsigned int id,
 		unsigned int ncpus, char *why, size_t whylen);
 void vcpu_destroy(struct vcpu *cpu);
 
+/* How the boot vCPU enters the kernel (core/load.c decides). */
+enum boot_mode {
+	BOOT_MODE_64BIT,	/* a bzImage: 64-bit entry, rsi = zero page */
+	BOOT_MODE_PVH,		/* an ELF vmlinux: 32-bit PVH, ebx = start_info */
+};
+
+struct boot_entry {
+	enum boot_mode mode;
+	uint64_t rip;
+	uint64_t arg;		/* rsi (64-bit) or ebx (PVH) */
+};
+
 /*
- * BSP registers for the 64-bit entry: long mode on the GDT and page tables
- * of boot/lowmem.h, rip = @entry, rsi = @zero_page.
+ * BSP registers for @e. 64-bit: long mode on the GDT and page tables of
+ * boot/lowmem.h. PVH: 32-bit protected mode, paging off, flat segments
+ * from the same GDT (x86_protected_mode_sregs()).
  */
-int vcpu_set_boot_state(struct vcpu *cpu, uint64_t entry, uint64_t zero_page);
+int vcpu_set_boot_state(struct vcpu *cpu, const struct boot_entry *e);
 
 #endif /* VMM_CORE_CPU_H */

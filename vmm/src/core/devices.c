@@ -44,6 +44,7 @@ void vm_dev_services_init(struct vmm *vm)
 
 	s->log = &vm->log;
 	s->stop = stop_machine;
+	s->stop_fd = vm->stop_efd;
 	s->ms_since_start = ms_since_start;
 	s->machine = vm;
 	s->ram_fd = vm->ram.memfd;
@@ -194,6 +195,8 @@ static int wire_one_shm(struct vmm *vm, struct vm_device *v,
 		.hv = &vm->kvm,
 		.log = shm_log,
 		.log_opaque = vm,
+		.max_mappings = v->budget.limit,
+		.budget = &v->budget,
 	};
 	char reason[SHMEM_WHY_MAX];
 	unsigned int i = w->nshm;
@@ -311,6 +314,27 @@ static int wire(struct vmm *vm, struct vm_device *v, const struct dev_desc *d,
 	return ret;
 }
 
+/*
+ * A device's share of the machine's mapping budget: what it asked for, at
+ * most the machine's, by default half of it, so that one back-end alone
+ * cannot starve the others.
+ */
+static void init_budget(struct vmm *vm, struct vm_device *v,
+			const struct dev_desc *d)
+{
+	uint64_t all = vm->map_budget.limit, limit = all / 2;
+	char name[80];
+
+	if (d->max_mappings)
+		limit = d->max_mappings < all ? d->max_mappings : all;
+	snprintf(name, sizeof(name), "device %s", v->name);
+	shmem_budget_init(&v->budget, limit, &vm->map_budget, name);
+	if (d->nshm)
+		log_info(&vm->log, "%s: at most %llu mappings (the machine: %llu)",
+			 v->name, (unsigned long long)limit,
+			 (unsigned long long)all);
+}
+
 int vm_dev_can_attach(struct vmm *vm, char *why, size_t whylen)
 {
 	if (vm->ran)
@@ -345,6 +369,7 @@ int vm_dev_attach(struct vmm *vm, const struct dev_desc *d, char *why,
 	v->dev = d->dev;
 	v->ops = d->ops;
 	v->irq_fd = -1;
+	init_budget(vm, v, d);
 	ret = wire(vm, v, d, why, whylen);
 	if (ret) {
 		unwire(vm, v);

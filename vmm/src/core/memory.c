@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -35,10 +38,21 @@ static int ram_map_shared(struct guest_ram *ram, uint64_t size)
 	void *p;
 	int ret;
 
-	ram->memfd = memfd_create("vmm-guest-ram", MFD_CLOEXEC);
+	ram->memfd = memfd_create("vmm-guest-ram",
+				  MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (ram->memfd < 0)
 		return -errno;
 	if (ftruncate(ram->memfd, (off_t)size) < 0) {
+		ret = -errno;
+		goto err_close;
+	}
+	/*
+	 * Back-ends get this fd: none may shrink guest RAM under the guest
+	 * (KVM would fault) or grow it, and no seal may be added or lifted.
+	 * Writes stay allowed: that is what sharing it is for.
+	 */
+	if (fcntl(ram->memfd, F_ADD_SEALS,
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
 		ret = -errno;
 		goto err_close;
 	}
@@ -157,4 +171,26 @@ uint64_t ram_end(const struct guest_ram *ram)
 		if (ram->regions[i].gpa + ram->regions[i].size > end)
 			end = ram->regions[i].gpa + ram->regions[i].size;
 	return end;
+}
+
+bool ram_contains(const struct guest_ram *ram, uint64_t gpa)
+{
+	return ram_gpa_to_hva(ram, gpa, 1) != NULL;
+}
+
+int ram_check(const struct guest_ram *ram, char *why, size_t whylen)
+{
+	struct stat st;
+
+	if (ram->memfd < 0)
+		return 0;
+	if (fstat(ram->memfd, &st))
+		return -errno;
+	if ((uint64_t)st.st_size >= ram->size)
+		return 0;
+	snprintf(why, whylen,
+		 "its memory file is %llu bytes long, the guest has %llu",
+		 (unsigned long long)st.st_size,
+		 (unsigned long long)ram->size);
+	return -EFAULT;
 }

@@ -38,8 +38,9 @@ struct guest_ram {
 };
 
 /*
- * Create and map @size bytes (a page multiple): a memfd when @shared,
- * else private anonymous memory. -errno on failure.
+ * Create and map @size bytes (a page multiple): a memfd when @shared
+ * (sealed against shrinking, growing and further seals), else private
+ * anonymous memory. -errno on failure.
  */
 int ram_create(struct guest_ram *ram, uint64_t size, bool shared);
 /* Register every region with KVM, one slot each. */
@@ -51,5 +52,14 @@ uint64_t ram_end(const struct guest_ram *ram);
 
 /* Host address of [gpa, gpa + len) if it is RAM, else NULL. */
 void *ram_gpa_to_hva(const struct guest_ram *ram, uint64_t gpa, uint64_t len);
+bool ram_contains(const struct guest_ram *ram, uint64_t gpa);
+
+/*
+ * Is all of guest RAM still backed? Shared RAM is sealed against shrinking
+ * (a back-end that gets the fd cannot truncate it), so this stays true; it
+ * tells a RAM fault apart from a shared-memory one all the same. 0, or
+ * -EFAULT with what is missing worded into @why.
+ */
+int ram_check(const struct guest_ram *ram, char *why, size_t whylen);
 
 #endif /* VMM_CORE_MEMORY_H */

@@ -121,6 +121,49 @@ static void vcpu_shm_fault(struct vmm *vm, struct vcpu *cpu, const char *what,
 	vm_request_stop(vm, VMM_EXIT_MEMORY_FAULT, EFAULT, detail);
 }
 
+/*
+ * The guest touched guest RAM the host no longer backs: a host failure,
+ * not the guest's shared-memory fault. Cannot happen while RAM is sealed
+ * (memory.h); told apart all the same, so that a RAM loss is never
+ * reported as exit status 5.
+ */
+static void vcpu_ram_fault(struct vmm *vm, struct vcpu *cpu, uint64_t gpa,
+			   const char *what)
+{
+	char detail[sizeof(vm->exit.detail)];
+	unsigned long long rip = 0;
+	struct kvm_regs regs;
+
+	if (ioctl(cpu->fd, KVM_GET_REGS, &regs) == 0)
+		rip = regs.rip;
+	if (gpa != UINT64_MAX)
+		snprintf(detail, sizeof(detail),
+			 "vCPU %u rip 0x%llx: guest RAM at 0x%llx is not backed by the host%s%s",
+			 cpu->id, rip, (unsigned long long)gpa,
+			 what ? ": " : "", what ? what : "");
+	else
+		snprintf(detail, sizeof(detail),
+			 "vCPU %u rip 0x%llx: guest RAM is not backed by the host: %s",
+			 cpu->id, rip, what);
+	vm_request_stop(vm, VMM_EXIT_HOST_ERROR, EFAULT, detail);
+}
+
+#ifdef KVM_EXIT_MEMORY_FAULT
+/* A fault at @gpa (KVM told it): guest RAM or shared memory? */
+static void vcpu_fault_at(struct vmm *vm, struct vcpu *cpu, const char *what,
+			  uint64_t gpa)
+{
+	char why[160] = "";
+
+	if (ram_contains(&vm->ram, gpa)) {
+		ram_check(&vm->ram, why, sizeof(why));
+		vcpu_ram_fault(vm, cpu, gpa, why[0] ? why : NULL);
+		return;
+	}
+	vcpu_shm_fault(vm, cpu, what, gpa);
+}
+#endif
+
 /* An MMIO exit inside a shared memory region is a hole, never a device. */
 static bool vcpu_mmio_is_shm(struct vmm *vm, struct kvm_run *run)
 {
@@ -176,7 +219,7 @@ static bool vcpu_handle_exit(struct vmm *vm, struct vcpu *cpu)
 		return true;
 #ifdef KVM_EXIT_MEMORY_FAULT
 	case KVM_EXIT_MEMORY_FAULT:
-		vcpu_shm_fault(vm, cpu, "access", run->memory_fault.gpa);
+		vcpu_fault_at(vm, cpu, "access", run->memory_fault.gpa);
 		return false;
 #endif
 	case KVM_EXIT_HLT:
@@ -226,9 +269,17 @@ static void vcpu_run_error(struct vmm *vm, struct vcpu *cpu, int err)
 	char detail[128];
 
 	if (err == EFAULT) {
-		/* All RAM is mapped: only a PROT_NONE shmem page faults. */
-		vcpu_shm_fault(vm, cpu, NULL, 0);
-		return;
+		char why[160];
+
+		/* KVM tells no address: RAM that lost its backing, else shm. */
+		if (ram_check(&vm->ram, why, sizeof(why)) == -EFAULT) {
+			vcpu_ram_fault(vm, cpu, UINT64_MAX, why);
+			return;
+		}
+		if (vm->res.shm.n) {
+			vcpu_shm_fault(vm, cpu, NULL, 0);
+			return;
+		}
 	}
 	snprintf(detail, sizeof(detail), "vCPU %u: KVM_RUN: %s", cpu->id,
 		 strerror(err));
@@ -302,15 +353,16 @@ static int write_acpi(struct vmm *vm)
 			  ACPI_TABLES_MAX, NULL);
 }
 
+/*
+ * The stop eventfd is never read: it stays readable, so every device
+ * thread polling it (dev_services.stop_fd) sees the stop too.
+ */
 static void wait_for_stop(struct vmm *vm)
 {
 	struct pollfd p = { .fd = vm->stop_efd, .events = POLLIN };
-	uint64_t v;
 
-	while (!atomic_load(&vm->stopping)) {
-		if (poll(&p, 1, -1) > 0 && read(vm->stop_efd, &v, sizeof(v)) < 0)
-			continue;
-	}
+	while (!atomic_load(&vm->stopping))
+		poll(&p, 1, -1);
 }
 
 static void stop_vcpus(struct vmm *vm, unsigned int started)

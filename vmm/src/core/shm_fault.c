@@ -39,9 +39,14 @@ bool shm_fault_wait(struct vmm *vm, struct vcpu *cpu, struct shm_fault_wait *w)
 	struct kvm_regs regs;
 	uint64_t key[4] = { 0 };
 	struct timespec ts;
+	char why[160];
 	long us;
 
 	if (atomic_load(&vm->stopping))
+		return false;
+	/* Only a shared-memory page may come back: RAM that lost its
+	 * backing never does (run.c reports it as a host error). */
+	if (!vm->res.shm.n || ram_check(&vm->ram, why, sizeof(why)) == -EFAULT)
 		return false;
 	if (ioctl(cpu->fd, KVM_GET_REGS, &regs) == 0) {
 		key[0] = regs.rip;

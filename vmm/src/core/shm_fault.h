@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A vCPU's access to shared memory that KVM could not complete (KVM_RUN
- * fails with EFAULT on Linux 6.1, with no address: all RAM is mapped, so
- * only a page of a shared memory region can be the cause). Such a page is
+ * fails with EFAULT on Linux 6.1, with no address: when all of guest RAM
+ * is still backed (ram_check()), only a page of a shared memory region can
+ * be the cause; a RAM fault is never waited on). Such a page is
  * not always a guest bug: a back-end may be between the SHMEM_UNMAP and
  * the SHMEM_MAP of a range it remaps, or replacing the pages of a file
  * that shrank under a mapping (vmm-virtiofsd does, when the host

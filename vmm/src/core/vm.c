@@ -120,7 +120,8 @@ static int attach_builtins(struct vmm *vm, const struct vmm_config *cfg,
 	return 0;
 }
 
-static int create_vcpus(struct vmm *vm, uint64_t entry, struct vmm_error *err)
+static int create_vcpus(struct vmm *vm, const struct boot_entry *entry,
+			struct vmm_error *err)
 {
 	char why[160];
 	unsigned int i;
@@ -137,7 +138,7 @@ static int create_vcpus(struct vmm *vm, uint64_t entry, struct vmm_error *err)
 		vm->vcpus[i].vm = vm;
 		vm->vcpus_created++;
 	}
-	ret = vcpu_set_boot_state(&vm->vcpus[0], entry, BOOT_ZERO_PAGE_ADDR);
+	ret = vcpu_set_boot_state(&vm->vcpus[0], entry);
 	if (ret)
 		return vm_fail(err, VMM_ERROR_HOST, ret, "boot vCPU state: %s",
 			       strerror(-ret));
@@ -156,17 +157,24 @@ static struct vmm *vm_alloc(const struct vmm_config *cfg)
 	vm->start_ns = cfg->start_ns ? cfg->start_ns : clock_now_ns();
 	vm->ncpus = cfg->cpus;
 	vm->ram.memfd = -1;
-	vm->stop_efd = -1;
+	/* First: devices are given it, and a stop may come at any time. */
+	vm->stop_efd = eventfd(0, EFD_CLOEXEC);
+	if (vm->stop_efd < 0) {
+		free(vm);
+		return NULL;
+	}
 	bus_init(&vm->pio);
 	bus_init(&vm->mmio);
+	shmem_budget_init(&vm->map_budget, shmem_map_budget_default(), NULL,
+			  "the machine");
 	return vm;
 }
 
 static int vm_build(struct vmm *vm, const struct vmm_config *cfg,
 		    struct vmm_error *err)
 {
+	struct boot_entry entry;
 	struct boot_files bf;
-	uint64_t entry = 0;
 	int ret;
 
 	/* The boot files first: bad input is reported before KVM is needed. */
@@ -179,13 +187,7 @@ static int vm_build(struct vmm *vm, const struct vmm_config *cfg,
 	if (!ret)
 		ret = attach_builtins(vm, cfg, err);
 	if (!ret)
-		ret = create_vcpus(vm, entry, err);
-	if (!ret) {
-		vm->stop_efd = eventfd(0, EFD_CLOEXEC);
-		if (vm->stop_efd < 0)
-			ret = vm_fail(err, VMM_ERROR_HOST, -errno,
-				      "eventfd: %s", strerror(errno));
-	}
+		ret = create_vcpus(vm, &entry, err);
 	return ret;
 }
 

@@ -19,8 +19,11 @@
 
 #include <vmm/vmm.h>
 
+#include <shmem/shmem.h>
+
 #include "base/log.h"
 #include "boot/bzimage.h"
+#include "boot/elf.h"
 #include "core/cpu.h"
 #include "core/kvm.h"
 #include "core/memory.h"
@@ -29,8 +32,6 @@
 #include "devices/device.h"
 
 #define VM_MAX_DEVICES	16
-
-struct shmem_region;
 
 /* One attached device and what the machine wired for it. */
 struct vm_device {
@@ -52,6 +53,7 @@ struct vm_device {
 	} notify[DEV_MAX_NOTIFY];
 	unsigned int nshm;
 	struct shmem_region *shm[DEV_MAX_SHM];
+	struct shmem_budget budget;	/* mappings of all its regions */
 	bool started;
 };
 
@@ -70,6 +72,8 @@ struct vmm {
 
 	struct resources res;
 	struct dev_services svc;
+	/* Every device's mappings together: the process's VMAs are finite. */
+	struct shmem_budget map_budget;
 	unsigned int ndevices;
 	struct vm_device *devices[VM_MAX_DEVICES];
 
@@ -77,7 +81,7 @@ struct vmm {
 	atomic_int stop_claimed;
 	atomic_uint unclaimed_logged;	/* debug lines about unclaimed I/O */
 	atomic_bool stopping;
-	int stop_efd;
+	int stop_efd;			/* readable for good once stopping */
 	struct vmm_exit exit;
 	bool ran;
 };
@@ -98,24 +102,36 @@ uint64_t vm_ms_since_start(const struct vmm *vm, uint64_t *frac_us);
 
 /* ---- load.c ---- */
 
-/* The guest's boot files, read and checked before KVM is touched. */
+/*
+ * The guest's boot files, read and checked before KVM is touched. A
+ * bzImage is read whole; of an ELF vmlinux only the headers are, and its
+ * segments go from the file straight into guest RAM at load time.
+ */
 struct boot_files {
-	uint8_t *image;
+	enum boot_mode mode;
+	uint8_t *image;			/* BOOT_MODE_64BIT: the bzImage */
 	uint64_t image_len;
 	struct bzimage_info info;
+	int kernel_fd;			/* BOOT_MODE_PVH: the vmlinux, or -1 */
+	uint64_t kernel_size;
+	struct elf_kernel elf;
 	int initrd_fd;			/* -1: no initrd */
 	uint64_t initrd_size;
 };
 
-/* Read the kernel (checked as a bzImage) and open the initrd of @cfg. */
+/*
+ * Read and check the kernel of @cfg (a bzImage or an ELF vmlinux with a
+ * PVH entry, told apart by content) and open its initrd.
+ */
 int vm_boot_files_read(const struct vmm_config *cfg, struct boot_files *bf,
 		       struct vmm_error *err);
 /*
- * Load them into guest RAM with the command line, the e820 map, the page
- * tables and the reset-vector stub; fill @entry with the 64-bit entry.
+ * Load them into guest RAM with the command line, the memory map, the
+ * boot tables and the reset-vector stub; fill @entry with how the boot
+ * vCPU enters the kernel.
  */
 int vm_boot_files_load(struct vmm *vm, const struct vmm_config *cfg,
-		       const struct boot_files *bf, uint64_t *entry,
+		       const struct boot_files *bf, struct boot_entry *entry,
 		       struct vmm_error *err);
 void vm_boot_files_release(struct boot_files *bf);
 

@@ -52,6 +52,13 @@ struct dev_services {
 	/* Stop the machine (power off, reboot); any thread, signal-safe. */
 	void (*stop)(void *machine, enum vmm_exit_reason reason,
 		     const char *detail);
+	/*
+	 * Readable, and readable for good, once the machine stops (a guest
+	 * power-off, vmm_stop(), a signal): device threads poll it in every
+	 * wait on another process, so that a stop never waits on one. Never
+	 * read it (that would hide the stop from the others).
+	 */
+	int stop_fd;
 	/* Milliseconds since the configured start; *frac_us gets the rest. */
 	uint64_t (*ms_since_start)(void *machine, uint64_t *frac_us);
 	void *machine;
@@ -143,6 +150,12 @@ struct dev_desc {
 	struct dev_notify notify[DEV_MAX_NOTIFY];
 	unsigned int nshm;
 	struct dev_shm_req shm[DEV_MAX_SHM];
+	/*
+	 * Live mappings its regions may hold together; 0: the machine's
+	 * default, half of the machine's budget (docs/shmem.md). Never more
+	 * than the machine's budget.
+	 */
+	uint64_t max_mappings;
 	/* Describe window 0 and the interrupt as an LNRO0005 device. */
 	bool acpi_virtio_mmio;
 };

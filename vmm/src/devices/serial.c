@@ -87,9 +87,18 @@ static void serial_transmit(struct serial *s, uint8_t c)
 	if (s->mcr & MCR_LOOP) {
 		rx_push(s, c);
 	} else if (s->out_fd >= 0) {
-		/* A console that went away is not the guest's problem. */
-		while (write(s->out_fd, &c, 1) < 0 && errno == EINTR)
-			;
+		ssize_t n;
+
+		/*
+		 * A console that went away is not the guest's problem. vCPU
+		 * threads block SIGPIPE (thread_start()), so a closed pipe
+		 * is an EPIPE here, never a signal that kills the program.
+		 */
+		do {
+			n = write(s->out_fd, &c, 1);
+		} while (n < 0 && errno == EINTR);
+		if (n < 0 && errno == EPIPE)
+			thread_drop_sigpipe();
 	}
 	s->thre_pending = true;
 }

@@ -76,6 +76,7 @@ static void reset_locked(struct virtio_mmio *t)
 {
 	if (t->ops->reset)
 		t->ops->reset(t->dev, t);
+	t->resets++;
 	t->started = false;
 	t->status = 0;
 	t->interrupt_status = 0;
@@ -341,6 +342,14 @@ void virtio_mmio_set_needs_reset(struct virtio_mmio *t)
 {
 	pthread_mutex_lock(&t->lock);
 	needs_reset_locked(t);
+	pthread_mutex_unlock(&t->lock);
+}
+
+void virtio_mmio_start_failed(struct virtio_mmio *t, uint32_t resets)
+{
+	pthread_mutex_lock(&t->lock);
+	if (t->resets == resets && t->status)
+		needs_reset_locked(t);
 	pthread_mutex_unlock(&t->lock);
 }
 

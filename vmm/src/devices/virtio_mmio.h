@@ -54,7 +54,9 @@ struct virtio_mmio_ops {
 	/*
 	 * The driver set DRIVER_OK: start the device with the queues in
 	 * t->queues[] and the features in t->driver_features. A negative
-	 * return sets DEVICE_NEEDS_RESET and raises a config interrupt.
+	 * return sets DEVICE_NEEDS_RESET and raises a config interrupt. A
+	 * device that starts in the background returns 0 and, if the start
+	 * fails later, calls virtio_mmio_start_failed() with t->resets.
 	 */
 	int (*driver_ok)(void *dev, struct virtio_mmio *t);
 	/* The driver wrote 0 to Status (or the device is being torn down). */
@@ -79,6 +81,7 @@ struct virtio_mmio {
 	uint32_t config_generation;
 	uint32_t config_size;
 	bool started;		/* driver_ok() succeeded, reset() not yet run */
+	uint32_t resets;	/* device resets so far: which start is current */
 	unsigned int nqueues;
 	struct virtio_mmio_queue queues[VIRTIO_MMIO_MAX_QUEUES];
 	unsigned int nshm;
@@ -128,6 +131,14 @@ void virtio_mmio_signal_config(struct virtio_mmio *t);
 
 /* Put the device into DEVICE_NEEDS_RESET and tell the driver. */
 void virtio_mmio_set_needs_reset(struct virtio_mmio *t);
+
+/*
+ * A start the device finished in the background failed: DEVICE_NEEDS_RESET
+ * and a config interrupt, unless the driver reset the device since (its
+ * reset count is no longer @resets, read in ops->driver_ok()). Takes the
+ * lock: only for threads that no vCPU ever waits for.
+ */
+void virtio_mmio_start_failed(struct virtio_mmio *t, uint32_t resets);
 
 /*
  * Lock-free form of the two calls above: record @events and raise the

@@ -36,154 +36,92 @@ static void eventfd_kick(int fd)
 }
 
 /* ---- transport callbacks (vCPU threads, transport lock held) ---------- */
+/*
+ * None of these talks to the back-end: a read is served from the copy of
+ * the config space, everything else is posted to the worker (worker.c).
+ */
 
 static void dev_config_read(void *opaque, uint32_t off, void *buf,
 			    uint32_t len)
 {
 	struct vhost_user_dev *d = opaque;
 
-	if (!d->be_config) {
-		if (off < d->config_size && len <= d->config_size - off)
-			memcpy(buf, d->config + off, len);
-		return;
-	}
-	if (vhost_fe_get_config(d->fe, off, buf, len, NULL, 0) < 0)
-		memset(buf, 0, len);
+	memset(buf, 0, len);
+	pthread_mutex_lock(&d->cfg_lock);
+	if (off < d->config_size)
+		memcpy(buf, d->config + off,
+		       len < d->config_size - off ? len : d->config_size - off);
+	pthread_mutex_unlock(&d->cfg_lock);
 }
 
 static void dev_config_write(void *opaque, uint32_t off, const void *buf,
 			     uint32_t len)
 {
 	struct vhost_user_dev *d = opaque;
-	char why[VU_WHY_MAX];
+	struct vu_config_write w = { .off = off, .len = len };
 
 	/* The virtio-fs config space built here is read-only. */
-	if (d->be_config &&
-	    vhost_fe_set_config(d->fe, off, buf, len, why, sizeof(why)) < 0)
-		log_debug(d->svc->log, "vhost-user %s: config write: %s",
-			  d->name, why);
+	if (!d->be_config || len > sizeof(w.data) || off >= d->config_size ||
+	    len > d->config_size - off)
+		return;
+	memcpy(w.data, buf, len);
+	/* The guest reads back what it wrote, as from the device. */
+	pthread_mutex_lock(&d->cfg_lock);
+	memcpy(d->config + off, buf, len);
+	pthread_mutex_unlock(&d->cfg_lock);
+	pthread_mutex_lock(&d->work_lock);
+	if (d->nwrites < VU_MAX_WRITES)
+		d->writes[d->nwrites++] = w;
+	else
+		log_debug(d->svc->log,
+			  "vhost-user %s: config write at %u dropped: %d writes wait already",
+			  d->name, off, VU_MAX_WRITES);
+	pthread_mutex_unlock(&d->work_lock);
+	vu_worker_wake(d);
 }
 
-static int send_mem_table(struct vhost_user_dev *d, char *why, size_t whylen)
-{
-	const struct dev_services *svc = d->svc;
-	struct vhost_fe_mem_region m[DEV_MAX_RAM];
-	unsigned int i;
-
-	for (i = 0; i < svc->nram; i++)
-		m[i] = (struct vhost_fe_mem_region){
-			.gpa = svc->ram[i].gpa,
-			.size = svc->ram[i].size,
-			.hva = svc->ram[i].hva,
-			.fd = svc->ram_fd,
-			.fd_offset = svc->ram[i].fd_offset,
-		};
-	return vhost_fe_set_mem_table(d->fe, m, svc->nram, why, whylen);
-}
-
-/* Stop every started ring. */
-static void stop_queues(struct vhost_user_dev *d)
-{
-	bool live = vhost_fe_connected(d->fe);
-	char why[VU_WHY_MAX];
-	unsigned int i;
-	uint32_t last;
-
-	for (i = 0; i < d->nqueues; i++) {
-		if (d->vring_on[i] && live &&
-		    vhost_fe_vring_stop(d->fe, i, &last, why, sizeof(why)))
-			log_debug(d->svc->log,
-				  "vhost-user %s: cannot stop queue %u: %s",
-				  d->name, i, why);
-		d->vring_on[i] = false;
-	}
-}
-
-static int start_queue(struct vhost_user_dev *d, unsigned int i,
-		       const struct virtio_mmio_queue *q, char *why,
-		       size_t whylen)
-{
-	struct vhost_fe_vring v = {
-		.num = q->num ? q->num : q->num_max,
-		.desc_gpa = q->desc,
-		.avail_gpa = q->avail,
-		.used_gpa = q->used,
-		.kick_fd = d->kick_fd[i],
-		.call_fd = d->call_fd,
-	};
-	int ret;
-
-	ret = vhost_fe_vring_start(d->fe, i, &v, why, whylen);
-	if (!ret)
-		d->vring_on[i] = true;
-	return ret;
-}
-
-static bool try_reconnect(struct vhost_user_dev *d)
-{
-	char why[VU_WHY_MAX];
-	int ret = vhost_fe_reconnect(d->fe, why, sizeof(why));
-
-	if (ret) {
-		log_warn(d->svc->log,
-			 "vhost-user %s: reconnect failed: %s; device stays stopped",
-			 d->name, why);
-		return false;
-	}
-	atomic_store(&d->broken, false);
-	log_info(d->svc->log, "vhost-user %s: back-end reconnected", d->name);
-	return true;
-}
-
+/* DRIVER_OK: the worker starts the back-end; a failure comes back later. */
 static int dev_driver_ok(void *opaque, struct virtio_mmio *t)
 {
 	struct vhost_user_dev *d = opaque;
-	char why[VU_WHY_MAX];
-	unsigned int i;
-	int ret;
 
-	if (atomic_load(&d->broken) && !try_reconnect(d))
-		return -ENOTCONN;
-	ret = vhost_fe_set_features(d->fe, t->driver_features, why,
-				    sizeof(why));
-	if (!ret)
-		ret = send_mem_table(d, why, sizeof(why));
-	for (i = 0; !ret && i < d->nqueues; i++)
-		if (t->queues[i].ready)
-			ret = start_queue(d, i, &t->queues[i], why,
-					  sizeof(why));
-	if (ret) {
-		log_err(d->svc->log, "vhost-user %s: cannot start the device: %s",
-			d->name, why);
-		stop_queues(d);
-		return ret;
-	}
-	log_info(d->svc->log, "vhost-user %s: started, features 0x%llx",
-		 d->name, (unsigned long long)t->driver_features);
+	pthread_mutex_lock(&d->work_lock);
+	d->start.features = t->driver_features;
+	d->start.resets = t->resets;
+	memcpy(d->start.queues, t->queues, sizeof(d->start.queues));
+	d->want_start = true;
+	pthread_mutex_unlock(&d->work_lock);
+	vu_worker_wake(d);
 	return 0;
 }
 
+/*
+ * Status 0: the registers are reset at once (the transport does that); the
+ * back-end, its rings and the device's mappings are reset by the worker,
+ * before it starts anything the driver asks for next.
+ */
 static void dev_reset(void *opaque, struct virtio_mmio *t)
 {
 	struct vhost_user_dev *d = opaque;
-	char why[VU_WHY_MAX];
 
 	(void)t;
-	stop_queues(d);
-	/* Drops every mapping of the device, even with the back-end gone. */
-	if (vhost_fe_reset(d->fe, why, sizeof(why)) &&
-	    !atomic_load(&d->broken))
-		log_warn(d->svc->log, "vhost-user %s: reset: %s", d->name, why);
-	if (atomic_load(&d->broken))
-		try_reconnect(d);
+	pthread_mutex_lock(&d->work_lock);
+	d->want_epoch++;
+	d->want_start = false;
+	d->nwrites = 0;
+	pthread_mutex_unlock(&d->work_lock);
+	vu_worker_wake(d);
 }
 
 static void dev_queue_notify(void *opaque, uint32_t q)
 {
 	struct vhost_user_dev *d = opaque;
 
-	/* Only when no ioeventfd caught it: pass it on all the same. */
-	if (q < d->nqueues && d->vring_on[q])
+	/*
+	 * Only when no ioeventfd caught it: pass it on all the same. A kick
+	 * before the back-end has the ring waits in the eventfd's counter.
+	 */
+	if (q < d->nqueues)
 		eventfd_kick(d->kick_fd[q]);
 }
 
@@ -217,13 +155,17 @@ static void fe_disconnected(void *opaque, struct vhost_fe *fe, const char *why)
 		virtio_mmio_post(&d->t, VIRTIO_MMIO_EV_NEEDS_RESET);
 }
 
+/* CONFIG_CHANGE_MSG: the worker reads the config space again, then tells
+ * the guest. */
 static void fe_config_changed(void *opaque, struct vhost_fe *fe)
 {
 	struct vhost_user_dev *d = opaque;
 
 	(void)fe;
-	if (atomic_load(&d->t_ready))
-		virtio_mmio_post(&d->t, VIRTIO_MMIO_EV_CONFIG);
+	pthread_mutex_lock(&d->work_lock);
+	d->want_refresh = true;
+	pthread_mutex_unlock(&d->work_lock);
+	vu_worker_wake(d);
 }
 
 static const struct vhost_fe_ops fe_ops = {
@@ -281,27 +223,51 @@ static int dev_wired(void *opaque, const struct dev_wiring *w, char *why,
 	return 0;
 }
 
+/* vmm_run() starts: the worker takes over the back-end. */
+static int dev_start(void *opaque, char *why, size_t whylen)
+{
+	return vu_worker_start(opaque, why, whylen);
+}
+
+/* The vCPUs stopped: end whatever the worker waits for, and join it. */
+static void dev_stop(void *opaque)
+{
+	vu_worker_stop(opaque);
+}
+
+/*
+ * Nothing here waits on the back-end: the worker is gone, the front-end is
+ * cancelled, and its service thread stops on its own eventfd. The back-end
+ * sees the connection close and resets itself.
+ */
 static void dev_destroy(void *opaque)
 {
 	struct vhost_user_dev *d = opaque;
 	unsigned int i;
 
-	if (d->fe && atomic_load(&d->t_ready))
-		stop_queues(d);
+	vu_worker_stop(d);
+	if (d->fe)
+		vhost_fe_cancel(d->fe);
 	/* The service thread stops first: no SHMEM_MAP after this. */
 	vhost_fe_destroy(d->fe);
 	if (atomic_load(&d->t_ready))
 		virtio_mmio_destroy(&d->t);
 	if (d->call_fd >= 0)
 		close(d->call_fd);
+	if (d->wake_fd >= 0)
+		close(d->wake_fd);
 	for (i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
 		if (d->kick_fd[i] >= 0)
 			close(d->kick_fd[i]);
+	pthread_mutex_destroy(&d->work_lock);
+	pthread_mutex_destroy(&d->cfg_lock);
 	free(d);
 }
 
 static const struct dev_ops machine_ops = {
 	.wired = dev_wired,
+	.start = dev_start,
+	.stop = dev_stop,
 	.destroy = dev_destroy,
 };
 
@@ -314,6 +280,9 @@ static int connect_backend(struct vhost_user_dev *d,
 	struct vhost_fe_config fc = {
 		.socket_path = c->socket_path,
 		.name = d->name,
+		/* A stop of the machine ends every wait on the back-end. */
+		.has_cancel_fd = true,
+		.cancel_fd = d->svc->stop_fd,
 		.ops = &fe_ops,
 		.opaque = d,
 		.log = fe_log,
@@ -384,9 +353,11 @@ static void describe(struct vhost_user_dev *d, struct dev_desc *out)
 		};
 	out->nshm = d->nshm;
 	memcpy(out->shm, d->shm, d->nshm * sizeof(d->shm[0]));
+	out->max_mappings = d->max_mappings;
 	out->acpi_virtio_mmio = true;
 }
 
+/* NULL with errno set on failure. */
 static struct vhost_user_dev *dev_alloc(const struct dev_services *svc,
 					const struct vmm_vhost_user *c)
 {
@@ -397,11 +368,19 @@ static struct vhost_user_dev *dev_alloc(const struct dev_services *svc,
 		return NULL;
 	d->svc = svc;
 	d->virtio_id = c->virtio_id;
+	d->max_mappings = c->max_mappings;
 	d->call_fd = -1;
 	for (i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
 		d->kick_fd[i] = -1;
 	snprintf(d->name, sizeof(d->name), "%s",
 		 c->name && *c->name ? c->name : c->socket_path);
+	d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->wake_fd < 0) {
+		free(d);
+		return NULL;
+	}
+	pthread_mutex_init(&d->work_lock, NULL);
+	pthread_mutex_init(&d->cfg_lock, NULL);
 	return d;
 }
 
@@ -420,7 +399,7 @@ int vhost_user_dev_create(const struct dev_services *svc,
 				"guest memory is private; a vhost-user back-end needs it shared (vmm_config.memory_shared)");
 	d = dev_alloc(svc, c);
 	if (!d)
-		return why_fail(why, whylen, -ENOMEM, "out of memory");
+		return why_fail(why, whylen, -errno, "%s", strerror(errno));
 	ret = connect_backend(d, c, why, whylen);
 	if (!ret)
 		ret = vu_pick_queues(d, c, why, whylen);

@@ -4,6 +4,7 @@
  * creation from the user's config and the back-end's negotiation answers.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <linux/virtio_mmio.h>
@@ -81,19 +82,75 @@ int vu_pick_queues(struct vhost_user_dev *d, const struct vmm_vhost_user *c,
 	return 0;
 }
 
+int vu_read_config(struct vhost_user_dev *d, char *why, size_t whylen)
+{
+	uint8_t buf[VU_CONFIG_MAX];
+	int ret;
+
+	ret = vhost_fe_get_config(d->fe, 0, buf, d->config_size, why, whylen);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&d->cfg_lock);
+	memcpy(d->config, buf, d->config_size);
+	pthread_mutex_unlock(&d->cfg_lock);
+	return 0;
+}
+
+/*
+ * How large the back-end's config space is. The protocol does not say,
+ * and libvhost-user back-ends (qemu-storage-daemon, virtiofsd) refuse a
+ * GET_CONFIG longer than their device's config structure, while they
+ * ignore its offset: ask for the whole window first, then for the longest
+ * size they accept (a binary search, at most eight more requests, all at
+ * offset 0). QEMU knows each device's size instead; this needs no table.
+ */
+static int probe_config_size(struct vhost_user_dev *d, char *why,
+			     size_t whylen)
+{
+	uint32_t lo = 0, hi = VU_CONFIG_MAX;	/* lo accepted, hi+1 refused */
+	uint8_t buf[VU_CONFIG_MAX];
+	int ret;
+
+	ret = vhost_fe_get_config(d->fe, 0, buf, VU_CONFIG_MAX, why, whylen);
+	if (!ret)
+		return VU_CONFIG_MAX;
+	if (ret != -EIO)
+		return ret;
+	hi = VU_CONFIG_MAX - 1;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo + 1) / 2;
+
+		ret = vhost_fe_get_config(d->fe, 0, buf, mid, why, whylen);
+		if (!ret)
+			lo = mid;
+		else if (ret == -EIO && vhost_fe_connected(d->fe))
+			hi = mid - 1;
+		else
+			return ret;
+	}
+	if (!lo)
+		return why_fail(why, whylen, -EPROTO,
+				"the back-end offers CONFIG but answers no GET_CONFIG");
+	return (int)lo;
+}
+
 int vu_pick_config(struct vhost_user_dev *d, const struct vmm_vhost_user *c,
 		   char *why, size_t whylen)
 {
 	uint32_t nreq;
+	int ret;
 
 	d->be_config = vhost_fe_has(d->fe, VHOST_USER_PROTOCOL_F_CONFIG);
 	if (d->be_config) {
-		d->config_size = VIRTIO_MMIO_WINDOW_SIZE - VIRTIO_MMIO_CONFIG;
 		if (c->tag)
 			log_warn(d->svc->log,
 				 "vhost-user %s: tag= ignored: the back-end serves the config space",
 				 d->name);
-		return 0;
+		ret = probe_config_size(d, why, whylen);
+		if (ret < 0)
+			return ret;
+		d->config_size = (uint32_t)ret;
+		return vu_read_config(d, why, whylen);
 	}
 	if (d->virtio_id != VMM_VIRTIO_ID_FS)
 		return 0;
