@@ -131,9 +131,9 @@ static int check_fs(int fd, const struct statx *sx, struct shm_why *w)
 
 static uint64_t round_up_page(uint64_t v)
 {
-	uint64_t page = host_page_size(), rem = v % page;
+	uint64_t page = host_page_size();
 
-	return rem ? v + (page - rem) : v;
+	return (v + page - 1) / page * page;
 }
 
 int shm_file_check(int fd, uint64_t fd_offset, uint64_t len,
