@@ -256,7 +256,7 @@ Test(validate, file_on_a_file_system_not_known_to_be_local)
 
 	cr_assert_geq(fd, 0, "open: %s", strerror(errno));
 	REJECT(t_map(r, 0, PAGE, fd, 0, 0, 1), -EREMOTE, "sysfs");
-	cr_assert_eq(shmem_check_fd(fd, 0, PAGE, NULL, 0), -EREMOTE,
+	cr_assert_eq(shmem_check_fd(fd, 0, PAGE, 0, NULL, 0), -EREMOTE,
 		     "shmem_check_fd() says the same");
 	close(fd);
 }
