@@ -13,17 +13,19 @@
 #         umount (nothing mapped) and remount, dax=inode, and ROUNDS rounds
 #         over 5 files in 2 MiB ranges through a window of 4 ranges, each
 #         access a REMOVEMAPPING and a SETUPMAPPING (SHMEM_UNMAP and
-#         SHMEM_MAP of the range) under reads and writes; about 10 per
-#         round. Inside the outer VM each costs about 50 ms, so CI runs 60
-#         rounds; VMM_DAX_ROUNDS=1000 gives the 10,000 by hand (15 min).
+#         SHMEM_MAP of the range) under reads and writes; about 9.6 per
+#         round. Inside the outer VM each costs 9 to 17 ms (1,000 rounds:
+#         9,637 REMOVEMAPPINGs in 83 s; 1,100: 10,819 in 184 s on a busier
+#         machine), so CI runs 60 rounds; VMM_DAX_ROUNDS=1100 gives more
+#         than 10,000 by hand.
 #   ro    --readonly, 4 MiB window: mapped read-only, a write refused
 #   kill  6 MiB window: the daemon killed while a file is read; what is
 #         mapped stays readable, the reader gets errors once the guest
 #         resets the device, vmm and the guest go on, and no mapping of
 #         the dead daemon's files remains
 # Usage: virtiofs-dax.sh [ROUNDS]   (default 60; VMM_DAX_ROUNDS wins)
-# By hand, the 10,000 remaps and a 256 MiB file (about 20 minutes):
-#   VMM_DAX_ROUNDS=1000 VMM_DAX_BIG_MIB=256 guest-tests/runner/with-kvm.sh \
+# By hand, 10,000 remaps and a 256 MiB file (4 to 6 minutes in all):
+#   VMM_DAX_ROUNDS=1100 VMM_DAX_BIG_MIB=256 guest-tests/runner/with-kvm.sh \
 #     build --timeout 3600 -- env VMM=build/vmm/vmm VMM_BUILD_DIR=$PWD/build \
 #     bash guest-tests/scenarios/virtiofs-dax.sh
 ROUNDS=${VMM_DAX_ROUNDS:-${1:-60}}
