@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/page.h"
 #include "region.h"
 
 #ifndef STATX_MNT_ID
@@ -70,19 +71,28 @@ static int fdinfo_mnt_id(int fd, uint64_t *id)
 }
 
 /*
- * The file system type of mount @id in this process's mount namespace,
- * into @type; -ENOENT when the mount is not in it (another namespace, or
- * one of the kernel's internal mounts).
+ * The file system type of mount @id in the mount namespace of @pid (0:
+ * this process), into @type; -ENOENT when the mount is not in it (another
+ * namespace, or one of the kernel's internal mounts). Mount ids are unique
+ * on the machine while the mount lives (an fd holds it), so a table that
+ * lists @id describes that very mount.
  */
-static int mount_type(uint64_t id, char *type, size_t len)
+static int mount_type(uint64_t id, pid_t pid, char *type, size_t len)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char path[40];
 	size_t cap = 0;
+	FILE *f;
+
+	if (pid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/mountinfo");
+	f = fopen(path, "re");
 	char *line = NULL;
 	int ret = -ENOENT;
 
 	if (!f)
-		return -errno;
+		return pid > 0 && errno == ENOENT ? -ESRCH : -errno;
 	while (getline(&line, &cap, f) > 0) {
 		unsigned long long mid;
 		char *sep, fstype[64];
@@ -102,8 +112,13 @@ static int mount_type(uint64_t id, char *type, size_t len)
 	return ret;
 }
 
-/* A regular file that is not tmpfs or hugetlbfs: on which file system? */
-static int check_fs(int fd, const struct statx *sx, struct shm_why *w)
+/*
+ * A regular file that is not tmpfs or hugetlbfs: on which file system?
+ * Looked up in our mount table, then in @peer's (a back-end that set up
+ * a mount namespace of its own, as a sandbox does).
+ */
+static int check_fs(int fd, const struct statx *sx, pid_t peer,
+		    struct shm_why *w)
 {
 	uint64_t id = sx->stx_mnt_id;
 	char type[64];
@@ -112,11 +127,13 @@ static int check_fs(int fd, const struct statx *sx, struct shm_why *w)
 	if (!(sx->stx_mask & STATX_MNT_ID))
 		ret = fdinfo_mnt_id(fd, &id);
 	if (!ret)
-		ret = mount_type(id, type, sizeof(type));
-	if (ret == -ENOENT)
+		ret = mount_type(id, 0, type, sizeof(type));
+	if (ret == -ENOENT && peer > 0)
+		ret = mount_type(id, peer, type, sizeof(type));
+	if (ret == -ENOENT || ret == -ESRCH)
 		return shm_fail(w, -EREMOTE,
-				"fd %d is a file on mount %llu, which is not in this process's mount namespace: its file system cannot be told",
-				fd, ULL(id));
+				"fd %d is a file on mount %llu, which is in neither this process's mount namespace nor the back-end's%s: its file system cannot be told",
+				fd, ULL(id), peer > 0 ? "" : " (unknown)");
 	if (ret)
 		return shm_fail(w, -EREMOTE,
 				"fd %d: cannot tell its file system: %s", fd,
@@ -128,7 +145,14 @@ static int check_fs(int fd, const struct statx *sx, struct shm_why *w)
 	return 0;
 }
 
-int shm_file_check(int fd, uint64_t fd_offset, uint64_t len,
+static uint64_t round_up_page(uint64_t v)
+{
+	uint64_t page = host_page_size();
+
+	return (v + page - 1) / page * page;
+}
+
+int shm_file_check(int fd, uint64_t fd_offset, uint64_t len, pid_t peer,
 		   struct shm_file *f, struct shm_why *w)
 {
 	struct statx sx;
@@ -153,7 +177,11 @@ int shm_file_check(int fd, uint64_t fd_offset, uint64_t len,
 	/* A device: its driver, not a file system, serves the pages. */
 	if (!S_ISREG(f->mode))
 		return 0;
-	if (fd_offset + len > f->size)
+	/*
+	 * The last page of a file is mappable whole (its bytes past the end
+	 * read as zeros); a page wholly past the end would fault.
+	 */
+	if (fd_offset + len > round_up_page(f->size))
 		return shm_fail(w, -ERANGE,
 				"fd_offset 0x%llx + len 0x%llx is beyond the end of fd %d (size 0x%llx)",
 				ULL(fd_offset), ULL(len), fd, ULL(f->size));
@@ -164,11 +192,11 @@ int shm_file_check(int fd, uint64_t fd_offset, uint64_t len,
 		f->plain_shmem = sx.stx_blksize == (uint32_t)sysconf(_SC_PAGESIZE);
 		return 0;
 	}
-	return check_fs(fd, &sx, w);
+	return check_fs(fd, &sx, peer, w);
 }
 
-int shmem_check_fd(int fd, uint64_t fd_offset, uint64_t len, char *why,
-		   size_t whylen)
+int shmem_check_fd(int fd, uint64_t fd_offset, uint64_t len, pid_t peer,
+		   char *why, size_t whylen)
 {
 	struct shm_why w = { why, whylen };
 	struct shm_file f;
@@ -177,5 +205,5 @@ int shmem_check_fd(int fd, uint64_t fd_offset, uint64_t len, char *why,
 		return shm_fail(&w, -EOVERFLOW,
 				"fd_offset 0x%llx + len 0x%llx overflows",
 				ULL(fd_offset), ULL(len));
-	return shm_file_check(fd, fd_offset, len, &f, &w);
+	return shm_file_check(fd, fd_offset, len, peer, &f, &w);
 }

@@ -128,7 +128,7 @@ static int check_fd_file(struct shmem_region *r, const struct shmem_map_req *q,
 	int ret, fd = q->fd, seals;
 	uint64_t flags = q->flags;
 
-	ret = shm_file_check(fd, q->fd_offset, q->len, f, w);
+	ret = shm_file_check(fd, q->fd_offset, q->len, q->peer, f, w);
 	if (ret)
 		return ret;
 	seals = f->seals;

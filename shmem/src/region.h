@@ -90,9 +90,10 @@ struct shm_file {
 
 /*
  * Rules 8 to 11 and the file system rule: what the fd is, without any
- * lock and without waiting on another process. 0 or -errno worded in @w.
+ * lock and without waiting on another process (@peer: as in struct
+ * shmem_map_req). 0 or -errno worded in @w.
  */
-int shm_file_check(int fd, uint64_t fd_offset, uint64_t len,
+int shm_file_check(int fd, uint64_t fd_offset, uint64_t len, pid_t peer,
 		   struct shm_file *f, struct shm_why *w);
 
 /* Charge one mapping to @r's budget chain, or word why not (-ENOSPC). */

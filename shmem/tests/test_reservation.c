@@ -10,9 +10,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -111,6 +116,68 @@ Test(reservation, files_that_are_not_tmpfs_still_map)
 }
 
 /*
+ * A back-end in a mount namespace of its own (vmm-virtiofsd's sandbox)
+ * hands over files whose mount is not in ours: told by the back-end's
+ * mount table when its pid is given, refused as unknown when it is not.
+ */
+Test(reservation, a_file_from_another_mount_namespace_maps_with_its_pid)
+{
+	struct shmem_region_config cfg = { .size = 16 * PAGE, .name = "ns" };
+	char path[] = "/tmp/shmem-ns-XXXXXX", why[SHMEM_WHY_MAX] = "";
+	int fd = mkstemp(path), nsfd, ready[2], ret, own = -1;
+	struct shmem_map_req q = { .shm_offset = 2 * PAGE, .len = PAGE,
+				   .flags = SHMEM_MAP_RW, .owner = 1 };
+	struct shmem_region *r;
+	char link[64];
+	pid_t child;
+
+	cr_assert_eq(geteuid(), 0, "a mount namespace needs root");
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pwrite(fd, "N", 1, 0), 1);
+	cr_assert_eq(pipe(ready), 0);
+	child = fork();
+	if (child == 0) {
+		/* A namespace of its own, the file opened there, then wait. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		own = unshare(CLONE_NEWNS) ? -1 : open(path, O_RDWR);
+		if (write(ready[1], &own, sizeof(own)) != sizeof(own))
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	cr_assert_gt(child, 0);
+	close(ready[1]);
+	cr_assert_eq(read(ready[0], &own, sizeof(own)), sizeof(own));
+	close(ready[0]);
+	unlink(path);
+	cr_assert_geq(own, 0, "the child's namespace and file");
+	/* The child's fd, reopened: on the child's copy of the mount. */
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)child, own);
+	nsfd = open(link, O_RDWR | O_CLOEXEC);
+	cr_assert_geq(nsfd, 0, "%s: %s", link, strerror(errno));
+	cr_assert_eq(shmem_check_fd(nsfd, 0, PAGE, 0, why, sizeof(why)),
+		     -EREMOTE, "without the back-end's pid: %s", why);
+	cr_assert(strstr(why, "mount namespace"), "%s", why);
+	cr_assert_eq(shmem_check_fd(nsfd, 0, PAGE, child, why, sizeof(why)), 0,
+		     "with it: %s", why);
+	cr_assert_eq(t_create(&cfg, &r), 0, "%s", t_why);
+	q.fd = nsfd;
+	q.peer = child;
+	ret = shmem_map(r, &q, why, sizeof(why));
+	cr_assert_eq(ret, 0, "%s", why);
+	cr_assert_eq(((uint8_t *)shmem_region_hva(r))[2 * PAGE], 'N');
+	cr_assert_eq(t_unmap(r, 2 * PAGE, PAGE), 0, "%s", t_why);
+	shmem_region_destroy(r);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	/* A back-end that is gone tells nothing: refused again. */
+	cr_assert_eq(shmem_check_fd(nsfd, 0, PAGE, child, why, sizeof(why)),
+		     -EREMOTE, "after the back-end died: %s", why);
+	close(nsfd);
+	close(fd);
+}
+
+/*
  * A file on the machine's own disk (/tmp: ext4 on a stock Debian) maps,
  * through the move, and shows the file's bytes both ways.
  */
@@ -126,7 +193,7 @@ Test(reservation, a_file_on_a_local_disk_maps)
 	unlink(path);
 	cr_assert_eq(ftruncate(fd, (off_t)(2 * PAGE)), 0);
 	cr_assert_eq(pwrite(fd, &byte, 1, (off_t)(PAGE + 9)), 1);
-	cr_assert_eq(shmem_check_fd(fd, 0, 2 * PAGE, why, sizeof(why)), 0,
+	cr_assert_eq(shmem_check_fd(fd, 0, 2 * PAGE, 0, why, sizeof(why)), 0,
 		     "a file in /tmp refused: %s", why);
 	cr_assert_eq(t_create(&cfg, &r), 0, "%s", t_why);
 	base = shmem_region_hva(r);

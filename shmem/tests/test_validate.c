@@ -204,6 +204,27 @@ Test(validate, regular_file_shorter_than_range)
 	close(fd);
 }
 
+Test(validate, regular_file_last_partial_page)
+{
+	char path[] = "/tmp/shmem-test-XXXXXX";
+	int fd = mkstemp(path);
+	uint8_t *p = base + 30 * PAGE;
+
+	cr_assert_geq(fd, 0);
+	unlink(path);
+	/* One page and one byte: the second page is mappable, a third not. */
+	cr_assert_eq(pwrite(fd, "A", 1, (off_t)PAGE), 1);
+	REJECT(t_map(r, 30 * PAGE, 3 * PAGE, fd, 0, SHMEM_MAP_RW, 1), -ERANGE,
+	       "beyond the end");
+	cr_assert_eq(t_map(r, 30 * PAGE, 2 * PAGE, fd, 0, SHMEM_MAP_RW, 1), 0,
+		     "%s", t_why);
+	cr_assert_eq(p[PAGE], 'A', "the file's last byte");
+	cr_assert_eq(p[PAGE + 1], 0, "past the end of the file: zeros");
+	cr_assert_eq(p[2 * PAGE - 1], 0);
+	cr_assert_eq(t_unmap(r, 30 * PAGE, 2 * PAGE), 0);
+	close(fd);
+}
+
 Test(validate, pipe_fd)
 {
 	int p[2];
@@ -235,7 +256,7 @@ Test(validate, file_on_a_file_system_not_known_to_be_local)
 
 	cr_assert_geq(fd, 0, "open: %s", strerror(errno));
 	REJECT(t_map(r, 0, PAGE, fd, 0, 0, 1), -EREMOTE, "sysfs");
-	cr_assert_eq(shmem_check_fd(fd, 0, PAGE, NULL, 0), -EREMOTE,
+	cr_assert_eq(shmem_check_fd(fd, 0, PAGE, 0, NULL, 0), -EREMOTE,
 		     "shmem_check_fd() says the same");
 	close(fd);
 }

@@ -151,8 +151,10 @@ static int walk_descs(struct vhost_be *be, const struct vring_desc_wire *table,
 			return walk_indirect(be, &d, e);
 		}
 		p = vhost_be_gpa_to_va(be, d.addr, d.len);
-		if (!p)
+		if (!p && (!be->cfg.unmapped_buffers || !d.len))
 			return -EINVAL;
+		if (!p)
+			e->nunmapped++;
 		ret = elem_add(e, p, d.len, d.flags & VRING_DESC_F_WRITE);
 		if (ret)
 			return ret;
@@ -187,7 +189,7 @@ static int walk_chain(struct vhost_be *be, struct be_vring *vq, uint16_t head,
 		      struct vhost_be_elem *e)
 {
 	e->head = head;
-	e->nrd = e->nwr = 0;
+	e->nrd = e->nwr = e->nunmapped = 0;
 	return walk_descs(be, vq->desc, vq->num, head, false, e);
 }
 

@@ -35,7 +35,7 @@ static void channel_close_fd(void *opaque, int fd)
 	struct vhost_channel *ch = opaque;
 
 	if (ch->reaper)
-		vhost_fd_close(ch->reaper, fd);
+		vhost_fd_close(ch->reaper, fd, ch->peer);
 	else
 		close(fd);
 }
@@ -102,6 +102,7 @@ static int channel_map(struct vhost_channel *ch, struct vhost_msg *m)
 		.fd_offset = mm->fd_offset,
 		.flags = mm->flags & VHOST_USER_FLAG_MAP_RW,
 		.owner = ch->owner,
+		.peer = ch->peer,
 	};
 	char why[SHMEM_WHY_MAX];
 	struct shmem_region *r;
@@ -118,7 +119,8 @@ static int channel_map(struct vhost_channel *ch, struct vhost_msg *m)
 	 * the lock that a device reset and teardown take, and nothing in the
 	 * check waits on another process (a hung FUSE daemon, say).
 	 */
-	ret = shmem_check_fd(q.fd, q.fd_offset, q.len, why, sizeof(why));
+	ret = shmem_check_fd(q.fd, q.fd_offset, q.len, q.peer, why,
+			     sizeof(why));
 	if (ret)
 		goto out;
 	pthread_mutex_lock(&ch->shm->lock);

@@ -31,6 +31,7 @@ struct vhost_channel {
 	int sock;
 	bool reply_ack;			/* REPLY_ACK negotiated */
 	uint64_t owner;			/* shmem owner tag of this connection */
+	pid_t peer;			/* the back-end's pid, 0: unknown */
 	struct vhost_shm_table *shm;
 	const struct vhost_logger *log;
 	void (*config_changed)(void *opaque);

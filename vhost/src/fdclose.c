@@ -58,19 +58,19 @@ static int reaper_main(void *arg)
 }
 
 /* Can closing @fd wait on another process? Only a file that is not local. */
-static bool close_may_wait(int fd)
+static bool close_may_wait(int fd, pid_t peer)
 {
-	return shmem_check_fd(fd, 0, 0, NULL, 0) == -EREMOTE;
+	return shmem_check_fd(fd, 0, 0, peer, NULL, 0) == -EREMOTE;
 }
 
-void vhost_fd_close(struct vhost_fd_reaper *r, int fd)
+void vhost_fd_close(struct vhost_fd_reaper *r, int fd, pid_t peer)
 {
 	void *stack;
 	pid_t pid;
 
 	if (fd < 0)
 		return;
-	if (!close_may_wait(fd)) {
+	if (!close_may_wait(fd, peer)) {
 		close(fd);
 		return;
 	}

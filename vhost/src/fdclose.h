@@ -38,7 +38,10 @@ void vhost_fd_reaper_init(struct vhost_fd_reaper *r);
 /* Reap the children that finished; leave the others be. */
 void vhost_fd_reaper_destroy(struct vhost_fd_reaper *r);
 
-/* Close @fd, a back-end's; never waits on another process. */
-void vhost_fd_close(struct vhost_fd_reaper *r, int fd);
+/*
+ * Close @fd, a back-end's (process @peer, 0: unknown, whose mount table
+ * tells its files' file systems); never waits on another process.
+ */
+void vhost_fd_close(struct vhost_fd_reaper *r, int fd, pid_t peer);
 
 #endif

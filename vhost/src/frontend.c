@@ -315,6 +315,18 @@ static void fe_close_connection(struct vhost_fe *fe)
 			 __ATOMIC_SEQ_CST);
 }
 
+/* Who listens on the other end of @sock (as the listener was at listen()). */
+static pid_t peer_pid(int sock)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
+	    len != sizeof(cred) || cred.pid <= 0)
+		return 0;
+	return cred.pid;
+}
+
 static int fe_open_connection(struct vhost_fe *fe, char *why, size_t whylen)
 {
 	int ret;
@@ -324,6 +336,7 @@ static int fe_open_connection(struct vhost_fe *fe, char *why, size_t whylen)
 		return ret;
 	fe->sock = ret;
 	fe->generation++;
+	fe->peer = peer_pid(ret);
 	pthread_mutex_lock(&fe->lost_lock);
 	fe->lost_why[0] = '\0';
 	pthread_mutex_unlock(&fe->lost_lock);

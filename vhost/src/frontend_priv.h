@@ -51,6 +51,12 @@ struct vhost_fe {
 	bool have_shm_config;
 	struct vhost_user_shmem_config shm_config;
 	uint64_t generation;		/* owner tag of the current connection */
+	/*
+	 * The back-end's pid (SO_PEERCRED of the main socket), 0: unknown.
+	 * Its mount table names the file systems of the files it maps from
+	 * a mount namespace of its own. Set before the worker starts.
+	 */
+	pid_t peer;
 
 	struct vhost_fe_mem_region mem[VHOST_FE_MAX_MEM_REGIONS];
 	unsigned int nmem;

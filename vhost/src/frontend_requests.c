@@ -31,7 +31,7 @@ static void fe_close_fd(void *opaque, int fd)
 {
 	struct vhost_fe *fe = opaque;
 
-	vhost_fd_close(&fe->reaper, fd);
+	vhost_fd_close(&fe->reaper, fd, fe->peer);
 }
 
 struct vhost_wait fe_wait(const struct vhost_fe *fe, int timeout_ms)

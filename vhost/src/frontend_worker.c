@@ -105,6 +105,7 @@ int fe_worker_start(struct vhost_fe *fe)
 		.sock = fe->chan_sock,
 		.reply_ack = fe_pf(fe, VHOST_USER_PROTOCOL_F_REPLY_ACK),
 		.owner = fe->generation,
+		.peer = fe->peer,
 		.shm = &fe->shm,
 		.log = &fe->log,
 		.config_changed = worker_config_changed,

@@ -369,6 +369,99 @@ Test(backend, chains_hold_at_most_max_sg_buffers_of_each_kind)
 	no_fd_leaked();
 }
 
+/* Ring 0 of 8 entries in @ram at 0x1000, started with kick fd @efd. */
+static void start_ring0(uint8_t *ram, int fd, int efd, struct tvq *q)
+{
+	struct vhost_user_mem_table t = { .nregions = 1 };
+	struct vhost_user_vring_state st = { .index = 0, .num = 8 };
+	struct vhost_user_vring_addr a = { .index = 0 };
+	uint64_t v = 0;
+
+	enable_ack();
+	t.regions[0] = (struct vhost_user_mem_region){ .size = RAM,
+		.user_addr = (uint64_t)(uintptr_t)ram };
+	cr_assert_eq(ack_of(VHOST_USER_SET_MEM_TABLE, &t, 40, &fd, 1), 0);
+	tvq_init(q, ram, 0x1000, 8);
+	a.desc_user_addr = (uint64_t)(uintptr_t)ram + q->desc_gpa;
+	a.avail_user_addr = (uint64_t)(uintptr_t)ram + q->avail_gpa;
+	a.used_user_addr = (uint64_t)(uintptr_t)ram + q->used_gpa;
+	cr_assert_eq(ack_of(VHOST_USER_SET_VRING_NUM, &st, 8, NULL, 0), 0);
+	cr_assert_eq(ack_of(VHOST_USER_SET_VRING_ADDR, &a, 40, NULL, 0), 0);
+	cr_assert_eq(ack_of(VHOST_USER_SET_VRING_KICK, &v, 8, &efd, 1), 0);
+	cr_assert(vhost_be_vring_started(be, 0));
+}
+
+Test(backend, unmapped_buffers_come_back_when_asked_for)
+{
+	struct vhost_be_config cfg = {
+		.features = 1ull << VIRTIO_F_VERSION_1, .num_queues = 1,
+		.protocol_features = VHOST_BE_PROTOCOL_FEATURES, .log = quiet,
+		.unmapped_buffers = true,
+	};
+	struct vhost_be_elem e;
+	uint8_t *ram;
+	int fd = guest_ram(RAM, (void **)&ram);
+	int efd = eventfd(0, EFD_CLOEXEC);
+	struct tvq q;
+	/* A request: header in RAM, data in a window above RAM, reply. */
+	uint64_t gpa[4] = { 0x8000, 1ull << 32, 0x9000, (1ull << 32) + 4096 };
+	uint32_t len[4] = { 40, 4096, 16, 4096 };
+	bool wr[4] = { false, false, true, true };
+
+	vhost_be_free(be);	/* closes sv[1] */
+	close(sv[0]);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	cr_assert_eq(vhost_be_new(sv[1], &cfg, &be), 0);
+	start_ring0(ram, fd, efd, &q);
+	tvq_add(&q, gpa, len, wr, 4);
+	cr_assert_eq(vhost_be_vring_pop(be, 0, &e), 1);
+	cr_assert_eq(e.nrd, 2);
+	cr_assert_eq(e.nwr, 2);
+	cr_assert_eq(e.nunmapped, 2);
+	cr_assert_eq(e.rd[0].iov_base, vhost_be_gpa_to_va(be, 0x8000, 40));
+	cr_assert_null(e.rd[1].iov_base, "outside guest memory");
+	cr_assert_eq(e.rd[1].iov_len, 4096);
+	cr_assert_eq(e.wr[0].iov_base, vhost_be_gpa_to_va(be, 0x9000, 16));
+	cr_assert_null(e.wr[1].iov_base);
+	cr_assert_eq(vhost_be_vring_push(be, 0, e.head, 16), 0,
+		     "the chain can be returned");
+	/* Everything else is still checked. */
+	len[1] = 0;
+	tvq_add(&q, gpa, len, wr, 4);
+	cr_assert_eq(vhost_be_vring_pop(be, 0, &e), -EINVAL,
+		     "an empty buffer outside memory");
+	len[1] = 4096;
+	wr[1] = true;
+	wr[2] = false;
+	tvq_add(&q, gpa, len, wr, 4);
+	cr_assert_eq(vhost_be_vring_pop(be, 0, &e), -EINVAL,
+		     "readable after writable");
+	close(efd);
+	munmap(ram, RAM);
+	close(fd);
+	no_fd_leaked();
+}
+
+Test(backend, unmapped_buffers_fail_the_chain_by_default)
+{
+	struct vhost_be_elem e;
+	uint8_t *ram;
+	int fd = guest_ram(RAM, (void **)&ram);
+	int efd = eventfd(0, EFD_CLOEXEC);
+	struct tvq q;
+	uint64_t gpa[2] = { 0x8000, 1ull << 32 };
+	uint32_t len[2] = { 40, 4096 };
+	bool wr[2] = { false, true };
+
+	start_ring0(ram, fd, efd, &q);
+	tvq_add(&q, gpa, len, wr, 2);
+	cr_assert_eq(vhost_be_vring_pop(be, 0, &e), -EINVAL);
+	close(efd);
+	munmap(ram, RAM);
+	close(fd);
+	no_fd_leaked();
+}
+
 Test(backend, backend_channel_map_sends_exactly_one_fd)
 {
 	int ch[2];

@@ -7,6 +7,12 @@
  * server's inodes and handles hold (and after a reset, none but its own),
  * and nothing appeared next to the share.
  *
+ * The server has a 16 MiB DAX window, filled through a model of the
+ * front-end that aborts on any map that overlaps a live range or leaves
+ * the window, on any unmap of a range that is not exactly one live map,
+ * and, after each input, when the server's count of pieces differs from
+ * the ranges it holds; one map in 7 and one unmap in 11 are refused.
+ *
  * Each input starts with a valid INIT (the fuzzer need not find one), then
  * records of [u8 mode][u16 length][length bytes of request]. mode
  * bits 0-2: readable piece size - 1 (0 = one buffer); bits 3-5: writable
@@ -15,9 +21,10 @@
  *
  * Seeds: virtiofs/fuzz/corpus/fuzz_virtiofs_request/ (file I/O on the
  * tree's file; create, rename, symlink, unlink; a directory listing and
- * lookups of ".." and a symlink). scripts/fuzz.sh fails unless the
- * corpus reaches these functions:
- * fuzz-reach: check_request op_init op_lookup op_getattr op_setattr op_mkdir op_create op_open op_read op_write op_readdir op_readdirplus op_rename op_unlink op_forget op_batch_forget
+ * lookups of ".." and a symlink; DAX: a read-only map, its upgrade, a
+ * second map, removals of live and unknown ranges, a map left for the
+ * reset). scripts/fuzz.sh fails unless the corpus reaches these functions:
+ * fuzz-reach: check_request op_init op_lookup op_getattr op_setattr op_mkdir op_create op_open op_read op_write op_readdir op_readdirplus op_rename op_unlink op_forget op_batch_forget op_setupmapping op_removemapping vfs_dax_drop_all
  */
 #include <dirent.h>
 #include <errno.h>
@@ -118,10 +125,58 @@ static int outside_entries(void)
 
 static int baseline_fds;
 
+/* ---- the front-end's side of the DAX window ---- */
+
+#define WIN		(16u << 20)
+#define MAX_LIVE	8192
+
+static struct { uint64_t off, len; } live[MAX_LIVE];
+static unsigned int nlive, calls;
+
+static int fake_map(void *o, uint64_t off, uint64_t len, int fd,
+		    uint64_t foff, bool rw)
+{
+	struct stat st;
+
+	(void)o;
+	(void)foff;
+	(void)rw;
+	if (!len || off % 4096 || len % 4096 || off >= WIN || len > WIN - off ||
+	    fstat(fd, &st) || nlive == MAX_LIVE)
+		abort();
+	for (unsigned int i = 0; i < nlive; i++)
+		if (off < live[i].off + live[i].len && live[i].off < off + len)
+			abort();	/* over a live range: vmm refuses */
+	if (++calls % 7 == 0)
+		return -ENOMEM;
+	live[nlive].off = off;
+	live[nlive++].len = len;
+	return 0;
+}
+
+static int fake_unmap(void *o, uint64_t off, uint64_t len)
+{
+	(void)o;
+	for (unsigned int i = 0; i < nlive; i++) {
+		if (live[i].off != off || live[i].len != len)
+			continue;
+		if (++calls % 11 == 0)
+			return -ENOMEM;
+		live[i] = live[--nlive];
+		return 0;
+	}
+	abort();	/* not exactly one live range */
+}
+
+static const struct virtiofs_dax_ops fake_ops = {
+	.map = fake_map, .unmap = fake_unmap,
+};
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct virtiofs_server_config cfg = { .creds = geteuid() == 0,
-		.max_fds = 64, .log_level = VIRTIOFS_LOG_ERROR };
+		.max_fds = 64, .log_level = VIRTIOFS_LOG_ERROR,
+		.dax_window = WIN, .dax_ops = &fake_ops };
 	int ret;
 
 	(void)argc;
@@ -205,7 +260,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} init = { { .len = sizeof(init), .opcode = FUSE_INIT,
 			     .unique = 1 },
 			   { .major = 7, .minor = 38, .max_readahead = 131072,
-			     .flags = FUSE_MAX_PAGES | FUSE_DO_READDIRPLUS } };
+			     .flags = FUSE_MAX_PAGES | FUSE_DO_READDIRPLUS |
+				      FUSE_MAP_ALIGNMENT | FUSE_INIT_EXT,
+			     .flags2 = (uint32_t)(FUSE_HAS_INODE_DAX >> 32) } };
 
 		memcpy(req, &init, sizeof(init));
 		one_request(0x40, req, sizeof(init));
@@ -224,6 +281,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size -= len;
 	}
 	virtiofs_server_stats(srv, &st);
+	if (st.dax.pieces != nlive) {
+		fprintf(stderr, "DAX: %u pieces, the front-end holds %u\n",
+			st.dax.pieces, nlive);
+		abort();
+	}
 	/* Our fds: the baseline plus one per inode and handle, no more. */
 	if (count_fds() > baseline_fds + (int)(st.inodes - 1 + st.handles)) {
 		fprintf(stderr, "fds %d, baseline %d, inodes %u, handles %u\n",
@@ -233,6 +295,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (outside_entries() != 0)
 		abort();
 	virtiofs_server_reset(srv);
+	nlive = 0;		/* the front-end drops them on a reset */
+	calls = 0;
+	virtiofs_server_stats(srv, &st);
+	if (st.dax.mappings || st.dax.pieces)
+		abort();
 	if (count_fds() != baseline_fds)
 		abort();
 	if (++runs % 2000 == 0)

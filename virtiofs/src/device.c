@@ -63,6 +63,54 @@ static const struct vhost_be_ops dev_ops = {
 	.reset = be_reset,
 };
 
+/* ---- the DAX window: shared memory region 0 ---- */
+
+#define DAX_SHMID	0	/* VIRTIO_FS_SHMCAP_ID_CACHE */
+
+/*
+ * A mapping is answered to the guest only once the front-end placed it,
+ * so SHMEM_MAP needs REPLY_ACK (the library then waits for the ack).
+ */
+static int dax_ready(struct vhost_be *be)
+{
+	uint64_t need = (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
+			(1ull << VHOST_USER_PROTOCOL_F_BACKEND_SEND_FD) |
+			(1ull << VHOST_USER_PROTOCOL_F_SHMEM);
+
+	if (!be || !vhost_be_has_backend_channel(be))
+		return -ENOTCONN;
+	if ((vhost_be_protocol_features(be) & need) != need)
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+static int dax_map(void *opaque, uint64_t moffset, uint64_t len, int fd,
+		   uint64_t foffset, bool writable)
+{
+	struct vhost_be *be = ((struct vfs_device_dax *)opaque)->be;
+	int ret = dax_ready(be);
+
+	if (ret)
+		return ret;
+	return vhost_be_shmem_map(be, DAX_SHMID, moffset, len, fd, foffset,
+				  writable ? VHOST_USER_FLAG_MAP_RW : 0);
+}
+
+static int dax_unmap(void *opaque, uint64_t moffset, uint64_t len)
+{
+	struct vhost_be *be = ((struct vfs_device_dax *)opaque)->be;
+	int ret = dax_ready(be);
+
+	if (ret)
+		return ret;
+	return vhost_be_shmem_unmap(be, DAX_SHMID, moffset, len);
+}
+
+const struct virtiofs_dax_ops vfs_device_dax_ops = {
+	.map = dax_map,
+	.unmap = dax_unmap,
+};
+
 static uint32_t serve(struct dev *d, struct vhost_be_elem *e)
 {
 	return virtiofs_server_handle(d->cfg->srv, e->rd, e->nrd, e->wr, e->nwr);
@@ -218,22 +266,30 @@ static void serve_queue(struct dev *d, unsigned int q)
 
 static int accept_frontend(struct dev *d)
 {
+	uint64_t shm[VHOST_USER_MAX_SHMEM_REGIONS] = {
+		[DAX_SHMID] = d->cfg->dax_window,
+	};
 	struct vhost_be_config c = {
 		/* Indirect tables: a 1 MiB request in one ring slot. */
 		.features = (1ull << VIRTIO_F_VERSION_1) |
 			    (1ull << VHOST_BE_F_INDIRECT_DESC),
-		/* No config space (the front-end has the tag), no regions. */
+		/* No config space: the front-end has the tag. */
 		.protocol_features = VHOST_BE_PROTOCOL_FEATURES &
-			~((1ull << VHOST_USER_PROTOCOL_F_CONFIG) |
-			  (1ull << VHOST_USER_PROTOCOL_F_SHMEM)),
+			~(1ull << VHOST_USER_PROTOCOL_F_CONFIG),
 		.num_queues = VFS_DEVICE_QUEUES,
+		/* The DAX window, announced by GET_SHMEM_CONFIG; none: no SHMEM. */
+		.shm_sizes = d->cfg->dax_window ? shm : NULL,
 		.ops = &dev_ops,
 		.opaque = d,
 		.log = d->cfg->log,
 		.log_opaque = d->cfg->log_opaque,
+		/* A buffer in the DAX window fails its request (EFAULT). */
+		.unmapped_buffers = true,
 	};
 	int ret = vhost_be_accept(d->cfg->listen_fd, 0, &c, &d->be);
 
+	if (!ret && d->cfg->dax)
+		d->cfg->dax->be = d->be;
 	if (ret)
 		dlog(d, VHOST_LOG_WARN, "cannot accept a front-end: %s",
 		     strerror(-ret));
@@ -248,6 +304,8 @@ static void drop_frontend(struct dev *d, int why)
 {
 	quiesce(d);
 	virtiofs_server_reset(d->cfg->srv);
+	if (d->cfg->dax)
+		d->cfg->dax->be = NULL;
 	vhost_be_free(d->be);
 	d->be = NULL;
 	if (why)
@@ -258,7 +316,7 @@ static void drop_frontend(struct dev *d, int why)
 static int run_loop(struct dev *d)
 {
 	for (;;) {
-		struct pollfd p[2 + VFS_DEVICE_QUEUES];
+		struct pollfd p[3 + VFS_DEVICE_QUEUES];
 		unsigned int n = 0;
 
 		p[n++] = (struct pollfd){ .fd = d->cfg->stop_fd, .events = POLLIN };
@@ -270,6 +328,10 @@ static int run_loop(struct dev *d)
 				.fd = d->be && vhost_be_vring_started(d->be, q) ?
 				      vhost_be_vring_kick_fd(d->be, q) : -1,
 				.events = POLLIN };
+		/* Host files changing size under DAX mappings. */
+		p[n++] = (struct pollfd){
+			.fd = virtiofs_server_dax_fd(d->cfg->srv),
+			.events = POLLIN };
 		if (poll(p, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -294,6 +356,8 @@ static int run_loop(struct dev *d)
 		for (unsigned int q = 0; q < VFS_DEVICE_QUEUES; q++)
 			if (p[2 + q].revents && d->be)
 				serve_queue(d, q);
+		if (p[2 + VFS_DEVICE_QUEUES].revents)
+			virtiofs_server_dax_poll(d->cfg->srv);
 	}
 }
 

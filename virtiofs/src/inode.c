@@ -96,6 +96,26 @@ struct vfs_inode *vfs_inode_get(struct virtiofs_server *srv, uint64_t nodeid)
 	return ino;
 }
 
+struct vfs_inode *vfs_inode_find(struct virtiofs_server *srv, dev_t dev,
+				 ino_t ino_nr)
+{
+	struct vfs_inode *ino;
+
+	pthread_mutex_lock(&srv->lock);
+	ino = find_key(srv, dev, ino_nr);
+	if (ino)
+		ino->refs++;
+	pthread_mutex_unlock(&srv->lock);
+	return ino;
+}
+
+void vfs_inode_hold(struct virtiofs_server *srv, struct vfs_inode *ino)
+{
+	pthread_mutex_lock(&srv->lock);
+	ino->refs++;
+	pthread_mutex_unlock(&srv->lock);
+}
+
 void vfs_inode_put(struct virtiofs_server *srv, struct vfs_inode *ino)
 {
 	if (!ino)
@@ -135,7 +155,8 @@ int vfs_inode_add(struct virtiofs_server *srv, int fd, const struct stat *st,
 	}
 	*ino = (struct vfs_inode){ .nodeid = srv->next_nodeid++, .fd = fd,
 				   .dev = st->st_dev, .ino = st->st_ino,
-				   .type = st->st_mode & S_IFMT, .nlookup = 1 };
+				   .type = st->st_mode & S_IFMT, .nlookup = 1,
+				   .dax_wd = -1 };
 	link_inode(srv, ino);
 	*nodeid = ino->nodeid;
 out:
@@ -308,7 +329,7 @@ int vfs_tables_init(struct virtiofs_server *srv)
 	*root = (struct vfs_inode){ .nodeid = FUSE_ROOT_NODEID,
 				    .fd = srv->root_fd,
 				    .dev = st.st_dev, .ino = st.st_ino,
-				    .type = S_IFDIR };
+				    .type = S_IFDIR, .dax_wd = -1 };
 	srv->root = root;
 	srv->next_nodeid = FUSE_ROOT_NODEID + 1;
 	srv->next_fh = 1;

@@ -25,7 +25,7 @@
 #define PROG		"vmm-virtiofsd"
 #define VERSION		"0.1.0"
 #define DAX_ALIGN	(2ull << 20)
-#define DAX_MAX		(1ull << 40)
+#define DAX_MAX		VIRTIOFS_DAX_WINDOW_MAX
 #define MAX_FDS_CAP	1048576u
 #define FD_RESERVE	64u
 
@@ -73,7 +73,7 @@ static void usage(FILE *f)
 "                           (default 0, at most %u)\n"
 "  --log-level LEVEL        error | warn | info | debug (default info)\n"
 "  --dax-window SIZE        DAX window size, K/M/G suffixes, a multiple\n"
-"                           of 2M; 0 = off (default; not served yet)\n"
+"                           of 2M up to 1T; 0 = no DAX (default)\n"
 "  --help                   this text\n"
 "  --version                the version\n"
 "One front-end at a time; after a disconnect it waits for the next.\n"
@@ -287,6 +287,7 @@ int main(int argc, char **argv)
 	struct virtiofs_server *srv = NULL;
 	struct virtiofs_server_config sc;
 	struct vfs_device_config dc;
+	struct vfs_device_dax dax = { NULL };
 	char why[256];
 	struct stat st;
 	int ret;
@@ -317,6 +318,8 @@ int main(int argc, char **argv)
 	sc = (struct virtiofs_server_config){
 		.readonly = o.readonly, .cache = o.cache,
 		.max_fds = fd_budget(), .creds = geteuid() == 0,
+		.dax_window = o.dax_window, .dax_ops = &vfs_device_dax_ops,
+		.dax_opaque = &dax,
 		.log = log_line, .log_opaque = &o, .log_level = o.level,
 	};
 	ret = vfs_sandbox_enter(o.sandbox, o.shared_dir, o.readonly, &s.used,
@@ -346,18 +349,17 @@ int main(int argc, char **argv)
 			strerror(-ret));
 		return 1;
 	}
-	if (o.dax_window)
-		log_line(&o, VIRTIOFS_LOG_WARN,
-			 "--dax-window: no DAX window is served yet; mounts work without one");
-	snprintf(why, sizeof(why), "sharing %s on %s (sandbox %s, cache %s, %u threads, fd budget %u)",
+	snprintf(why, sizeof(why), "sharing %s on %s (sandbox %s, cache %s, %u threads, fd budget %u, DAX window %llu MiB)",
 		 o.shared_dir, o.socket_path, vfs_sandbox_name(s.used),
 		 o.cache == VIRTIOFS_CACHE_AUTO ? "auto" :
 		 o.cache == VIRTIOFS_CACHE_ALWAYS ? "always" : "never",
-		 o.threads, sc.max_fds);
+		 o.threads, sc.max_fds,
+		 (unsigned long long)(o.dax_window >> 20));
 	log_line(&o, VIRTIOFS_LOG_INFO, why);
 	dc = (struct vfs_device_config){
 		.listen_fd = s.listen_fd, .stop_fd = s.stop_fd, .srv = srv,
-		.threads = o.threads, .log = vhost_log, .log_opaque = &o,
+		.threads = o.threads, .dax_window = o.dax_window, .dax = &dax,
+		.log = vhost_log, .log_opaque = &o,
 	};
 	ret = vfs_device_run(&dc);
 	virtiofs_server_free(srv);

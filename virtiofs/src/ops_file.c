@@ -242,6 +242,9 @@ void op_write(struct vfs_req *r)
 	cnt = iov_slice(&r->in, in->size, iov, VFS_MAX_IOV);
 	n = cnt < 0 ? (errno = EINVAL, -1) :
 	    cnt == 0 ? 0 : pwritev(h->fd, iov, cnt, (off_t)in->offset);
+	/* The guest grows its size from the reply: map that far first. */
+	if (n > 0)
+		vfs_dax_resized(r->srv, h->fd);
 	vfs_handle_put(r->srv, h);
 	if (n < 0)
 		return vfs_err(r, -errno);
@@ -320,6 +323,8 @@ void op_fallocate(struct vfs_req *r)
 	if (fallocate(h->fd, (int)in->mode, (off_t)in->offset,
 		      (off_t)in->length))
 		vfs_err(r, -errno);
+	else
+		vfs_dax_resized(r->srv, h->fd);
 	vfs_handle_put(r->srv, h);
 }
 

@@ -67,6 +67,8 @@ static const struct vfs_op vfs_ops[] = {
 	[FUSE_RENAME2] = { op_rename2, sizeof(struct fuse_rename2_in) + 4, 0, OP_CHANGES },
 	[FUSE_LSEEK] = { op_lseek, sizeof(struct fuse_lseek_in), sizeof(struct fuse_lseek_out), 0 },
 	[FUSE_SYNCFS] = { op_syncfs, sizeof(struct fuse_syncfs_in), 0, 0 },
+	[FUSE_SETUPMAPPING] = { op_setupmapping, sizeof(struct fuse_setupmapping_in), 0, 0 },
+	[FUSE_REMOVEMAPPING] = { op_removemapping, sizeof(struct fuse_removemapping_in), 0, OP_STREAM },
 };
 
 #define VFS_NOPS	(sizeof(vfs_ops) / sizeof(vfs_ops[0]))
@@ -124,7 +126,6 @@ const char *vfs_arg_str(struct vfs_req *r, size_t off, size_t *next)
 void vfs_fill_attr(struct virtiofs_server *srv, struct fuse_attr *a,
 		   const struct stat *st)
 {
-	(void)srv;
 	memset(a, 0, sizeof(*a));
 	a->ino = st->st_ino;
 	a->size = (uint64_t)st->st_size;
@@ -141,6 +142,7 @@ void vfs_fill_attr(struct virtiofs_server *srv, struct fuse_attr *a,
 	a->gid = st->st_gid;
 	a->rdev = (uint32_t)st->st_rdev;
 	a->blksize = (uint32_t)st->st_blksize;
+	vfs_dax_attr(srv, a, st);
 }
 
 void vfs_fill_entry(struct virtiofs_server *srv, struct fuse_entry_out *e,
@@ -160,12 +162,42 @@ void vfs_fill_entry(struct virtiofs_server *srv, struct fuse_entry_out *e,
 			 FUSE_AUTO_INVAL_DATA | FUSE_PARALLEL_DIROPS)
 #define VFS_INIT_RDPLUS	(FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO)
 
+/*
+ * With a DAX window: the alignment SETUPMAPPING needs (FUSE_MAP_ALIGNMENT,
+ * pages), and per-file DAX when the guest asks for it (dax=inode, in
+ * flags2 behind FUSE_INIT_EXT). A few words for the log line.
+ */
+static const char *init_dax(struct virtiofs_server *srv,
+			    const struct fuse_init_in *in,
+			    struct fuse_init_out *o)
+{
+	bool inode_dax;
+
+	bool dax = srv->dax.window && (in->flags & FUSE_MAP_ALIGNMENT);
+
+	inode_dax = dax && (in->flags & FUSE_INIT_EXT) &&
+		    (in->flags2 & (uint32_t)(FUSE_HAS_INODE_DAX >> 32));
+	pthread_mutex_lock(&srv->dax.lock);
+	srv->dax.inode_dax = inode_dax;
+	pthread_mutex_unlock(&srv->dax.lock);
+	if (!dax)
+		return srv->dax.window ? ", no DAX (the guest has no window)" : "";
+	o->flags |= FUSE_MAP_ALIGNMENT;
+	o->map_alignment = VFS_DAX_ALIGN_SHIFT;
+	if (inode_dax) {
+		o->flags |= FUSE_INIT_EXT;
+		o->flags2 |= (uint32_t)(FUSE_HAS_INODE_DAX >> 32);
+	}
+	return inode_dax ? ", DAX window, per file (dax=inode)" : ", DAX window";
+}
+
 static void op_init(struct vfs_req *r)
 {
 	struct virtiofs_server *srv = r->srv;
 	struct fuse_init_out o = { 0 };
 	struct fuse_init_in in = { 0 };
 	uint32_t want = VFS_INIT_FLAGS;
+	const char *dax;
 
 	memcpy(&in, r->arg, r->arglen < sizeof(in) ? r->arglen : sizeof(in));
 	o.major = FUSE_KERNEL_VERSION;
@@ -190,6 +222,7 @@ static void op_init(struct vfs_req *r)
 		o.flags |= FUSE_MAX_PAGES;
 		o.max_pages = VIRTIOFS_MAX_PAGES;
 	}
+	dax = init_dax(srv, &in, &o);
 	o.max_write = VIRTIOFS_MAX_IO;
 	o.time_gran = 1;
 	pthread_mutex_lock(&srv->lock);
@@ -197,20 +230,34 @@ static void op_init(struct vfs_req *r)
 	srv->minor = o.minor;
 	pthread_mutex_unlock(&srv->lock);
 	vfs_log(srv, VIRTIOFS_LOG_INFO,
-		"INIT: FUSE 7.%u (kernel 7.%u), flags 0x%x", o.minor, in.minor,
-		o.flags);
+		"INIT: FUSE 7.%u (kernel 7.%u), flags 0x%x%s", o.minor, in.minor,
+		o.flags, dax);
 	vfs_reply(r, &o, sizeof(o));
 }
 
 static void op_destroy(struct vfs_req *r)
 {
 	struct virtiofs_server *srv = r->srv;
+	struct virtiofs_dax_stats st;
 
+	/* The guest sends no REMOVEMAPPING at unmount: unmap them here. */
+	pthread_mutex_lock(&srv->dax.lock);
+	st = srv->dax.st;
+	pthread_mutex_unlock(&srv->dax.lock);
+	vfs_dax_drop_all(srv, true);
 	vfs_tables_clear(srv);
 	pthread_mutex_lock(&srv->lock);
 	srv->initialized = false;
 	pthread_mutex_unlock(&srv->lock);
-	vfs_log(srv, VIRTIOFS_LOG_INFO, "DESTROY: every inode forgotten");
+	if (!srv->dax.window)
+		return vfs_log(srv, VIRTIOFS_LOG_INFO,
+			       "DESTROY: every inode forgotten");
+	vfs_log(srv, VIRTIOFS_LOG_INFO,
+		"DESTROY: every inode forgotten; DAX: %u mappings unmapped, %llu set up, %llu removed, %llu upgrades answered in place, %llu remapped, %llu resized, %llu refused",
+		st.mappings, (unsigned long long)st.setups,
+		(unsigned long long)st.removes, (unsigned long long)st.upgrades,
+		(unsigned long long)st.remaps, (unsigned long long)st.resizes,
+		(unsigned long long)st.refused);
 }
 
 /* ---- dispatch ---- */
@@ -248,6 +295,55 @@ static int check_request(struct vfs_req *r, const struct vfs_op **opp)
 	return 0;
 }
 
+/* Bytes before the first buffer outside guest memory (iov_base NULL). */
+static size_t mapped_prefix(const struct iovec *iov, unsigned int n,
+			    bool *whole)
+{
+	size_t t = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (!iov[i].iov_base && iov[i].iov_len) {
+			*whole = false;
+			return t;
+		}
+		t += iov[i].iov_len;
+	}
+	return t;
+}
+
+/*
+ * A request with a buffer the device could not reach (outside guest
+ * memory: in the DAX window, when a guest reads into or writes from a
+ * DAX-mapped page with direct I/O). The window's guest address is not
+ * the back-end's to know, so the request fails with EFAULT, answered if
+ * its headers are in reach; nothing is read from or written to the rest.
+ */
+static uint32_t refuse_unmapped(struct virtiofs_server *srv,
+				const struct iovec *in, unsigned int nin,
+				const struct iovec *out, unsigned int nout)
+{
+	struct fuse_out_header oh = { .len = sizeof(oh), .error = -EFAULT };
+	struct fuse_in_header h;
+	struct iov_cursor c;
+	bool whole = true;
+
+	if (mapped_prefix(in, nin, &whole) < sizeof(h) ||
+	    mapped_prefix(out, nout, &whole) < sizeof(oh))
+		return 0;
+	iov_cursor_init(&c, in, nin);
+	iov_read(&c, &h, sizeof(h));
+	if (h.opcode == FUSE_FORGET || h.opcode == FUSE_BATCH_FORGET)
+		return 0;
+	vfs_log(srv, atomic_exchange(&srv->unmapped_seen, true) ?
+		VIRTIOFS_LOG_DEBUG : VIRTIOFS_LOG_WARN,
+		"opcode %u unique %llu: a buffer outside guest memory (a DAX-mapped page?): EFAULT",
+		h.opcode, (unsigned long long)h.unique);
+	oh.unique = h.unique;
+	iov_cursor_init(&c, out, nout);
+	iov_write(&c, &oh, sizeof(oh));
+	return sizeof(oh);
+}
+
 uint32_t virtiofs_server_handle(struct virtiofs_server *srv,
 				const struct iovec *in, unsigned int nin,
 				const struct iovec *out, unsigned int nout)
@@ -260,14 +356,20 @@ uint32_t virtiofs_server_handle(struct virtiofs_server *srv,
 	const struct vfs_op *op;
 	size_t body, copy;
 	bool stream;
+	bool whole = true;
 	int err;
 
+	mapped_prefix(in, nin, &whole);
+	mapped_prefix(out, nout, &whole);
+	if (!whole)
+		return refuse_unmapped(srv, in, nin, out, nout);
 	iov_cursor_init(&r.in, in, nin);
 	iov_cursor_init(&r.out, out, nout);
 	if (!iov_read(&r.in, &r.h, sizeof(r.h)))
 		return 0;
 	hdr = r.out;
-	stream = r.h.opcode == FUSE_WRITE || r.h.opcode == FUSE_BATCH_FORGET;
+	stream = r.h.opcode < VFS_NOPS &&
+		 (vfs_ops[r.h.opcode].flags & OP_STREAM);
 	/* The message ends where its header says, within what was given. */
 	err = -EINVAL;
 	if (r.h.len < sizeof(r.h) || r.h.len - sizeof(r.h) > r.in.left)
@@ -275,7 +377,7 @@ uint32_t virtiofs_server_handle(struct virtiofs_server *srv,
 	body = r.h.len - sizeof(r.h);
 	r.in.left = body;
 	copy = body;
-	if (stream && r.h.opcode < VFS_NOPS)
+	if (stream)
 		copy = vfs_ops[r.h.opcode].min_arg < body ?
 		       vfs_ops[r.h.opcode].min_arg : body;
 	err = -E2BIG;
@@ -365,8 +467,12 @@ int virtiofs_server_new(const struct virtiofs_server_config *cfg,
 	pthread_mutex_init(&srv->lock, NULL);
 	if (srv->root_fd < 0 || srv->proc_fd < 0) {
 		ret = -errno;
+		vfs_dax_init(srv);	/* so that free() finds it */
 		goto fail;
 	}
+	ret = vfs_dax_init(srv);
+	if (ret)
+		goto fail;
 	srv->has_openat2 = probe_openat2(srv->root_fd);
 	switch (cfg->cache) {
 	case VIRTIOFS_CACHE_ALWAYS:
@@ -392,6 +498,7 @@ void virtiofs_server_free(struct virtiofs_server *srv)
 {
 	if (!srv)
 		return;
+	vfs_dax_fini(srv);
 	if (srv->root) {
 		vfs_tables_clear(srv);
 		free(srv->root);
@@ -408,6 +515,11 @@ void virtiofs_server_free(struct virtiofs_server *srv)
 
 void virtiofs_server_reset(struct virtiofs_server *srv)
 {
+	/* The front-end drops the mappings itself on a reset. */
+	vfs_dax_drop_all(srv, false);
+	pthread_mutex_lock(&srv->dax.lock);
+	srv->dax.inode_dax = false;
+	pthread_mutex_unlock(&srv->dax.lock);
 	vfs_tables_clear(srv);
 	pthread_mutex_lock(&srv->lock);
 	srv->initialized = false;
@@ -425,6 +537,9 @@ void virtiofs_server_stats(struct virtiofs_server *srv,
 	st->initialized = srv->initialized;
 	st->minor = srv->minor;
 	pthread_mutex_unlock(&srv->lock);
+	pthread_mutex_lock(&srv->dax.lock);
+	st->dax = srv->dax.st;
+	pthread_mutex_unlock(&srv->dax.lock);
 }
 
 uint64_t virtiofs_server_nlookup(struct virtiofs_server *srv, uint64_t nodeid)

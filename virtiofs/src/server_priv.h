@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <linux/fuse.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 #include "virtiofs/server.h"
 
+#include "dax.h"
 #include "iov.h"
 
 #define FUSE_ROOT_NODEID	1	/* FUSE_ROOT_ID */
@@ -31,8 +33,12 @@ struct vfs_inode {
 	ino_t ino;
 	mode_t type;		/* S_IFMT bits */
 	uint64_t nlookup;	/* the kernel's count (root: unused) */
-	unsigned int refs;	/* operations using it right now */
+	unsigned int refs;	/* operations using it right now, and mappings */
 	struct vfs_inode *next_id, *next_key;	/* hash chains */
+	/* Under the DAX lock (dax.h): */
+	struct dax_map *dax_maps;	/* its mappings in the window */
+	int dax_wd;			/* inotify watch, -1 */
+	struct vfs_inode *dax_next;	/* in vfs_dax.watched */
 };
 
 /* An open file or directory. */
@@ -70,6 +76,9 @@ struct virtiofs_server {
 	unsigned int ninodes, nhandles;
 	bool initialized;
 	uint32_t minor;
+	atomic_bool unmapped_seen;	/* a request reached outside guest RAM */
+
+	struct vfs_dax dax;	/* its own lock, taken before this one */
 };
 
 /* A request being served: its copied header and arguments, its reply. */
@@ -100,6 +109,11 @@ void vfs_fill_attr(struct virtiofs_server *srv, struct fuse_attr *a,
 
 /* inode.c */
 struct vfs_inode *vfs_inode_get(struct virtiofs_server *srv, uint64_t nodeid);
+/* The inode of a host file, if the guest knows it; a reference as above. */
+struct vfs_inode *vfs_inode_find(struct virtiofs_server *srv, dev_t dev,
+				 ino_t ino);
+/* One more reference to an inode the caller holds one of. */
+void vfs_inode_hold(struct virtiofs_server *srv, struct vfs_inode *ino);
 void vfs_inode_put(struct virtiofs_server *srv, struct vfs_inode *ino);
 /* Take @fd (closed on failure): the inode for it, nlookup + 1. */
 int vfs_inode_add(struct virtiofs_server *srv, int fd, const struct stat *st,
@@ -133,7 +147,8 @@ vfs_op_fn op_lookup, op_forget, op_batch_forget, op_getattr, op_setattr,
 	op_rename, op_rename2, op_link, op_statfs, op_create,
 	op_open, op_read, op_write, op_flush, op_release, op_fsync,
 	op_lseek, op_fallocate, op_syncfs,
-	op_opendir, op_readdir, op_readdirplus, op_releasedir, op_fsyncdir;
+	op_opendir, op_readdir, op_readdirplus, op_releasedir, op_fsyncdir,
+	op_setupmapping, op_removemapping;
 
 /* Reply helpers (server.c): a fixed-size reply is copied at once. */
 static inline void vfs_reply(struct vfs_req *r, const void *p, size_t len)

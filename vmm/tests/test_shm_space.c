@@ -2,8 +2,12 @@
 /* Guest-physical placement of shared memory regions and the fault lookup. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <shmem/shmem.h>
 
 #include "common/x86.h"
 
@@ -51,6 +55,20 @@ Test(shm_space, stays_below_the_guest_physical_limit)
 	cr_assert_eq(shm_space_alloc(&s, 16 * G, &gpa), -ENOSPC,
 		     "64 GiB is the end of a 36-bit space");
 	cr_assert_eq(shm_space_alloc(&s, 4096, &gpa), -ENOSPC);
+}
+
+Test(shm_space, stays_below_what_4_level_paging_maps)
+{
+	struct shm_space s;
+	uint64_t gpa;
+
+	/* 52 physical bits, but a 4-level guest maps only below 2^46. */
+	shm_space_init(&s, (1ULL << 46) - 2 * G, 52);
+	cr_assert_eq(shm_space_alloc(&s, 1 * G, &gpa), 0);
+	cr_assert_eq(gpa, (1ULL << 46) - 2 * G);
+	cr_assert_eq(shm_space_alloc(&s, 1 * G, &gpa), 0);
+	cr_assert_eq(shm_space_alloc(&s, 2 * M, &gpa), -ENOSPC,
+		     "the region would start at 2^46");
 }
 
 Test(shm_space, refuses_bad_sizes)
@@ -135,4 +153,53 @@ Test(shm_space, host_reservation_agrees_with_the_guest_modulo_2m)
 	cr_expect_eq(shm_space_host_align(1ULL << 20), 0,
 		     "a small region needs no more than page alignment");
 	cr_expect_eq(shm_space_host_align(4096), 0);
+}
+
+static int slot_add(void *hv, uint64_t gpa, void *hva, uint64_t size,
+		    uint32_t *slot)
+{
+	(void)hv; (void)gpa; (void)hva; (void)size;
+	*slot = 7;
+	return 0;
+}
+
+static int slot_remove(void *hv, uint32_t slot)
+{
+	(void)hv; (void)slot;
+	return 0;
+}
+
+static const struct shmem_hv_ops fake_hv = { slot_add, slot_remove };
+
+Test(shm_space, a_file_truncated_under_a_mapping_is_named)
+{
+	struct shmem_region_config rc = { .size = 8 * M, .gpa = 4 * G,
+		.name = "fs0", .hv_ops = &fake_hv };
+	char path[] = "/tmp/vmm-shm-space-XXXXXX", buf[512];
+	struct shmem_region *r;
+	struct shm_space s;
+	uint64_t gpa;
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	unlink(path);
+	cr_assert_eq(ftruncate(fd, 2 * M), 0);
+	shm_space_init(&s, 256 * M, 40);
+	cr_assert_eq(shm_space_alloc(&s, 8 * M, &gpa), 0);
+	cr_assert_eq(shmem_region_create(&rc, &r, NULL, 0), 0);
+	cr_assert_eq(shm_space_add(&s, "fs0", 0, gpa, 8 * M, r), 0);
+	cr_assert_eq(shmem_map(r, &(struct shmem_map_req){ .shm_offset = 2 * M,
+		.len = 2 * M, .fd = fd, .flags = SHMEM_MAP_RW }, NULL, 0), 0);
+	shm_space_describe(&s, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "fs0 shm0 0x100000000+0x800000 1 mapping");
+	/* The host truncates the file to 5 pages and a bit. */
+	cr_assert_eq(ftruncate(fd, 5 * 4096 + 100), 0);
+	shm_space_describe(&s, buf, sizeof(buf));
+	cr_assert(strstr(buf, "offset 0x206000 unreadable"), "%s", buf);
+	cr_assert(strstr(buf, "mapping 0x200000+0x200000"), "%s", buf);
+	/* Cut short, still a string. */
+	cr_assert_leq(shm_space_describe(&s, buf, 30), 29);
+	cr_assert_eq(strlen(buf), 29);
+	shmem_region_destroy(r);
+	close(fd);
 }

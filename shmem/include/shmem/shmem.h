@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -161,6 +162,13 @@ struct shmem_map_req {
 	uint64_t fd_offset;
 	uint64_t flags;		/* SHMEM_MAP_RW, or 0 for read-only */
 	uint64_t owner;		/* opaque tag, e.g. one per connection */
+	/*
+	 * 0, or the back-end process the fd came from: a file on a mount
+	 * outside this process's mount namespace (a back-end in a sandbox
+	 * of its own) is looked up in that process's mount table
+	 * (/proc/PID/mountinfo) before it is refused as unknown.
+	 */
+	pid_t peer;
 };
 
 /* A reason buffer of this size holds every reason shmem words. */
@@ -183,7 +191,8 @@ struct shmem_map_req {
  *   -EINVAL     negative fd
  *   -EBADF      fd not open (or an O_PATH fd, refused by mmap)
  *   -ENODEV     a directory, pipe or socket (or a file with no mmap)
- *   -ERANGE     a regular file or memfd shorter than fd_offset + len
+ *   -ERANGE     a page of the range wholly past the end of a regular
+ *               file or memfd (its last, partial page may be mapped)
  *   -EPERM      write-sealed memfd (RW; also RO where the kernel refuses)
  *   -EREMOTE    a regular file on a file system another process serves
  *               (FUSE, NFS, ...) or that cannot be told: a guest access
@@ -204,10 +213,11 @@ int shmem_map(struct shmem_region *r, const struct shmem_map_req *req,
  * lock: a caller that holds a lock of its own may run them first, so that
  * a refused fd never makes it wait. None of them waits for another process:
  * the fd's attributes are read without asking its file system to refresh
- * them. 0 or the errno shmem_map() would return, worded into @why.
+ * them. @peer as in struct shmem_map_req. 0 or the errno shmem_map()
+ * would return, worded into @why.
  */
-int shmem_check_fd(int fd, uint64_t fd_offset, uint64_t len, char *why,
-		   size_t whylen);
+int shmem_check_fd(int fd, uint64_t fd_offset, uint64_t len, pid_t peer,
+		   char *why, size_t whylen);
 
 /*
  * Remove the mapping that starts at @shm_offset and is exactly @len long.

@@ -83,12 +83,23 @@ struct vhost_be_config {
 	vhost_log_fn log;		/* may be NULL */
 	void *log_opaque;
 	int backend_reply_timeout_ms;	/* 0: 5000 */
+	/*
+	 * false: a chain with a buffer outside guest memory is malformed
+	 * (vhost_be_vring_pop() fails). true: such a buffer comes back with
+	 * iov_base NULL and its length, counted in vhost_be_elem.nunmapped,
+	 * so the device can fail that one request and return the chain. For
+	 * devices whose guest may point a buffer into a shared memory region
+	 * (a virtio-fs DAX window), which the memory table does not cover.
+	 * Descriptor tables and every other rule are checked either way.
+	 */
+	bool unmapped_buffers;
 };
 
 /* A descriptor chain: device-readable buffers then device-writable ones. */
 struct vhost_be_elem {
 	uint16_t head;
 	unsigned int nrd, nwr;
+	unsigned int nunmapped;	/* buffers with iov_base NULL (see above) */
 	struct iovec rd[VHOST_BE_MAX_SG];
 	struct iovec wr[VHOST_BE_MAX_SG];
 };
@@ -131,8 +142,8 @@ int vhost_be_vring_kick_fd(const struct vhost_be *be, unsigned int idx);
 void vhost_be_vring_drain_kick(struct vhost_be *be, unsigned int idx);
 /*
  * Take the next available chain. 1 = @e filled, 0 = ring empty, -EINVAL
- * a malformed chain (bad index, loop, address outside guest memory,
- * indirect descriptor).
+ * a malformed chain (bad index, loop, a buffer outside guest memory unless
+ * vhost_be_config.unmapped_buffers, a bad indirect table).
  */
 int vhost_be_vring_pop(struct vhost_be *be, unsigned int idx,
 		       struct vhost_be_elem *e);

@@ -69,6 +69,22 @@ typedef void (*virtiofs_log_fn)(void *opaque, enum virtiofs_log_level level,
 #define VIRTIOFS_MAX_PAGES	256
 #define VIRTIOFS_MAX_IO		(VIRTIOFS_MAX_PAGES * 4096u)
 
+/* The largest DAX window (a multiple of 2 MiB). */
+#define VIRTIOFS_DAX_WINDOW_MAX	(1ull << 40)
+
+/*
+ * How the server places host files in the DAX window (the device's shared
+ * memory region 0): the device sends SHMEM_MAP / SHMEM_UNMAP and returns
+ * once the front-end answered, 0 or a negative errno. @fd is borrowed.
+ * Called one at a time (under the server's DAX lock), from the thread
+ * serving a request or from virtiofs_server_dax_poll().
+ */
+struct virtiofs_dax_ops {
+	int (*map)(void *opaque, uint64_t moffset, uint64_t len, int fd,
+		   uint64_t foffset, bool writable);
+	int (*unmap)(void *opaque, uint64_t moffset, uint64_t len);
+};
+
 struct virtiofs_server_config {
 	/*
 	 * The shared directory: an fd opened with O_PATH | O_DIRECTORY (the
@@ -87,6 +103,14 @@ struct virtiofs_server_config {
 	unsigned int max_fds;
 	/* Switch effective uid/gid to the caller's to create entries. */
 	bool creds;
+	/*
+	 * The DAX window's size in bytes: 0 (no DAX: SETUPMAPPING and
+	 * REMOVEMAPPING are ENOSYS) or a multiple of 2 MiB up to
+	 * VIRTIOFS_DAX_WINDOW_MAX, with @dax_ops to fill it.
+	 */
+	uint64_t dax_window;
+	const struct virtiofs_dax_ops *dax_ops;
+	void *dax_opaque;
 	virtiofs_log_fn log;		/* may be NULL: errors to stderr */
 	void *log_opaque;
 	enum virtiofs_log_level log_level;
@@ -101,7 +125,9 @@ void virtiofs_server_free(struct virtiofs_server *srv);
  * @out/@nout: its device-writable ones. Returns the number of bytes
  * written into @out (the used length), 0 when the request has no reply
  * (FORGET, BATCH_FORGET) or is too malformed to answer (fewer than 40
- * readable bytes, fewer than 16 writable ones).
+ * readable bytes, fewer than 16 writable ones). A buffer with iov_base
+ * NULL is one the device could not reach (outside guest memory, e.g. in
+ * the DAX window): the request fails with EFAULT, touching nothing.
  */
 uint32_t virtiofs_server_handle(struct virtiofs_server *srv,
 				const struct iovec *in, unsigned int nin,
@@ -109,9 +135,29 @@ uint32_t virtiofs_server_handle(struct virtiofs_server *srv,
 
 /*
  * The device was reset or the front-end went away: every inode but the
- * root and every handle are dropped, and the next request must be INIT.
+ * root and every handle are dropped, DAX mappings forgotten (the front-end
+ * drops them itself on reset), and the next request must be INIT.
  */
 void virtiofs_server_reset(struct virtiofs_server *srv);
+
+/*
+ * An fd to poll for POLLIN while DAX mappings exist (host files changing
+ * size under them), or -1; then call virtiofs_server_dax_poll(), which
+ * may map and unmap (struct virtiofs_dax_ops).
+ */
+int virtiofs_server_dax_fd(struct virtiofs_server *srv);
+void virtiofs_server_dax_poll(struct virtiofs_server *srv);
+
+struct virtiofs_dax_stats {
+	unsigned int mappings;		/* live guest ranges */
+	unsigned int pieces;		/* live map calls behind them */
+	uint64_t setups;		/* SETUPMAPPINGs that mapped a range */
+	uint64_t upgrades;		/* ... that found it mapped already */
+	uint64_t remaps;		/* ... that remapped it read-write */
+	uint64_t removes;		/* ranges REMOVEMAPPING unmapped */
+	uint64_t resizes;		/* file sizes followed under a mapping */
+	uint64_t refused;		/* requests failed */
+};
 
 /* Introspection for tests and logs. */
 struct virtiofs_server_stats {
@@ -120,6 +166,7 @@ struct virtiofs_server_stats {
 	uint64_t root_nlookup;
 	bool initialized;		/* INIT done, no DESTROY since */
 	uint32_t minor;			/* negotiated FUSE minor */
+	struct virtiofs_dax_stats dax;
 };
 void virtiofs_server_stats(struct virtiofs_server *srv,
 			   struct virtiofs_server_stats *st);

@@ -218,6 +218,9 @@ static int wire_one_shm(struct vmm *vm, struct vm_device *v,
 		return why_fail(why, whylen, ret,
 				"shm %u: more than %d regions in the machine",
 				q->id, SHM_SPACE_MAX_REGIONS);
+	log_info(&vm->log, "%s shm %u: guest 0x%llx+0x%llx, host %p", v->name,
+		 q->id, (unsigned long long)rc.gpa, (unsigned long long)q->size,
+		 shmem_region_hva(v->shm[v->nshm - 1]));
 	w->shm[i].id = q->id;
 	w->shm[i].gpa = rc.gpa;
 	w->shm[i].size = q->size;

@@ -21,6 +21,7 @@
 
 #include "base/layout.h"
 #include "boot/acpi.h"
+#include "core/shm_fault.h"
 #include "core/vm.h"
 
 /*
@@ -306,6 +307,7 @@ static int vcpu_signal_setup(struct vcpu *cpu)
 
 static void *vcpu_thread(void *arg)
 {
+	struct shm_fault_wait fw = { 0 };
 	struct vcpu *cpu = arg;
 	struct vmm *vm = cpu->vm;
 	char name[16];
@@ -324,6 +326,9 @@ static void *vcpu_thread(void *arg)
 				consume_kick();
 				continue;
 			}
+			/* A shared-memory page may be mapped soon: wait. */
+			if (errno == EFAULT && shm_fault_wait(vm, cpu, &fw))
+				continue;
 			vcpu_run_error(vm, cpu, errno);
 			break;
 		}

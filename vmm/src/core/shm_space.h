@@ -6,7 +6,7 @@
  * Regions go above RAM (and above 4 GiB), each naturally aligned (to its
  * size rounded up to a power of two) so that the guest can map it with
  * large pages, and below the guest's physical address limit (CPUID
- * 0x80000008). The list serves the vCPU exit path: is an address inside
+ * 0x80000008), and below 2^46, what a 4-level-paging guest can map. The list serves the vCPU exit path: is an address inside
  * a region, and a one-line account of every region for the diagnostic.
  *
  * Locking: none. Regions are added before the VM runs (while devices are
@@ -72,7 +72,10 @@ const struct shm_space_entry *shm_space_find(const struct shm_space *s,
 
 /*
  * "fs0 shm0 0x100000000+0x40000000 3 mappings; ..." for every region, into
- * @buf (always NUL-terminated, cut at @len). Returns the length written.
+ * @buf (always NUL-terminated, cut at @len). A mapping the host cannot
+ * read through (its file shrank under it) adds ", offset 0x... unreadable
+ * (...)", naming the first such page: with no address from KVM, that is
+ * the one fault a diagnostic can still place. Returns the length written.
  */
 size_t shm_space_describe(const struct shm_space *s, char *buf, size_t len);
 
