@@ -290,7 +290,7 @@ Test(dax_cfg, no_window_no_dax)
 			     NULL, 0, sizeof(*o), &r), 0);
 	cr_assert_not(o->flags & FUSE_MAP_ALIGNMENT);
 	cr_assert_eq(o->flags2, 0);
-	make_file("f", 4096, 1);
+	free(make_file("f", 4096, 1));
 	cr_assert_eq(setup(lookup("f"), 0, 2 * M, 0, RD), -ENOSYS);
 	cr_assert_eq(removemap(1, &(struct fuse_removemapping_one){ 0, 2 * M },
 			       1), -ENOSYS);
