@@ -30,6 +30,7 @@
 
 #include "channel.h"
 #include "wire.h"
+#include "fuzz_input.h"
 
 #define NREG 2
 static const uint8_t reg_shmid[NREG] = { 0, 2 };
@@ -91,28 +92,6 @@ static void init_once(void)
 	CHECK(files[0] >= 0 && files[1] >= 0 && files[2] >= 0);
 	CHECK(ftruncate(files[0], (off_t)(32 * page)) == 0);
 	CHECK(ftruncate(files[1], (off_t)page) == 0);
-}
-
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint8_t take(struct input *in)
-{
-	if (!in->left)
-		return 0;
-	in->left--;
-	return *in->p++;
-}
-
-static uint64_t take_u64(struct input *in)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)take(in) << (8 * i);
-	return v;
 }
 
 /* A small page-multiple or, rarely, a raw value. */

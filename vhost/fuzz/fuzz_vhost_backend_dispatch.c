@@ -42,6 +42,7 @@
 #include "vhost/backend.h"
 
 #include "wire.h"
+#include "fuzz_input.h"
 
 #define RAM_SIZE	(64 * 1024)
 #define RAM_UVA		0x7f0000000000ull
@@ -102,28 +103,6 @@ static size_t ram_mappings(void)
 		n += strstr(line, "fuzz-be-ram") != NULL;
 	fclose(f);
 	return n;
-}
-
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint8_t take(struct input *in)
-{
-	if (!in->left)
-		return 0;
-	in->left--;
-	return *in->p++;
-}
-
-static uint32_t take_u32(struct input *in)
-{
-	uint32_t v = 0;
-
-	for (int i = 0; i < 4; i++)
-		v |= (uint32_t)take(in) << (8 * i);
-	return v;
 }
 
 /* An address near guest RAM (user or guest view), sometimes outside. */
@@ -246,11 +225,6 @@ static void pop_all(struct vhost_be *be, struct layout *lay)
 			vhost_be_vring_notify(be, q);
 		}
 	}
-}
-
-static uint16_t take_u16(struct input *in)
-{
-	return (uint16_t)(take(in) | take(in) << 8);
 }
 
 static void send_set(int sock, uint32_t req, const void *payload,

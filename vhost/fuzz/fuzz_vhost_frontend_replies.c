@@ -40,6 +40,7 @@
 #include "vhost/frontend.h"
 
 #include "wire.h"
+#include "fuzz_input.h"
 
 #define CHECK(cond) do {						\
 	if (!(cond)) {							\
@@ -71,28 +72,6 @@ static size_t fd_count(void)
 		n += e->d_name[0] != '.';
 	closedir(d);
 	return n;
-}
-
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint8_t take(struct input *in)
-{
-	if (!in->left)
-		return 0;
-	in->left--;
-	return *in->p++;
-}
-
-static uint64_t take_u64(struct input *in)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)take(in) << (8 * i);
-	return v;
 }
 
 /* The scripted back-end: one connection, one answer per request. */
